@@ -1,0 +1,3 @@
+"""innopoints: the enterprise innovation points platform (企业创新积分平台)."""
+
+__version__ = "0.1.0"

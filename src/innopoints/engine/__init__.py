@@ -1,0 +1,1 @@
+"""Pure computation (no Django): indicator models, scoring pipeline, rules, credit lines."""

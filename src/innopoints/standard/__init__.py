@@ -1,0 +1,1 @@
+"""The data standard: field catalogue, code checks, derived indicators, stage schemes."""
