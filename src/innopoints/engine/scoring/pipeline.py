@@ -1,0 +1,936 @@
+"""The composite-indicator pipeline as Polars expressions, with a fit/apply split.
+
+Stages per indicator: raw → denominated → imputed → (log) → treated → normalised score
+in [0, 1] (by the indicator's method, within its peer group) → missing policy. Nodes
+aggregate their children bottom-up; points flow top-down (a child's share of its
+parent's points is its weight × score share). Bonus and negative items adjust the total;
+ranks, percentiles and bands are computed within peer groups.
+
+`score(frame, model)` runs everything over one cross-section in one columnar pass
+(peer statistics are window expressions). `fit(frame, model)` keeps the peer statistics
+(group tables, sorted peer values, treatment bounds, totals) so that
+`FittedModel.apply(rows)` scores any rows against the fixed peers, and
+`FittedModel.what_if(rows, changes)` re-scores changed firms in milliseconds.
+Loops run over indicators, nodes, stages and peer groups, never over enterprises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from innopoints.engine.scoring.model import Indicator, IndicatorModel, MissingPolicy, Node
+from innopoints.engine.scoring.treatment import TreatmentFit, fit_treatment
+
+ENGINE_VERSION = "scoring-1"
+DEFAULT_KEY = ("uscc", "year")
+RELATIVE = {"percentile", "rank", "minmax", "zscore"}
+SORTED_STATS = {"percentile", "rank"}
+
+
+class DataError(ValueError):
+    """The input frame cannot be scored with this model (missing columns, duplicate keys)."""
+
+
+def col(prefix: str, ident: str) -> str:
+    """The working column name of a stage value of an indicator or node."""
+    return f"{prefix}:{ident}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _over(expr: pl.Expr, group: Sequence[str]) -> pl.Expr:
+    return expr.over(list(group)) if group else expr
+
+
+def _signed_log(value: pl.Expr) -> pl.Expr:
+    return pl.when(value >= 0).then(value.log1p()).otherwise(-(-value).log1p())
+
+
+def _by_stage(model: IndicatorModel, build: Callable[[str], pl.Expr]) -> pl.Expr:
+    """An expression that differs by stage: built once per stage, chosen per row."""
+    codes = model.stage_codes
+    built = [build(code) for code in codes]
+    if all(e.meta.eq(built[0]) for e in built[1:]):
+        return built[0]
+    stage = pl.col(model.doc.stage_field)
+    chain = pl.when(stage == codes[0]).then(built[0])
+    for code, expr in zip(codes[1:], built[1:], strict=True):
+        chain = chain.when(stage == code).then(expr)
+    return chain.otherwise(None)
+
+
+@dataclass(frozen=True)
+class _IndicatorPlan:
+    ind: Indicator
+    missing: MissingPolicy
+    impute_group: tuple[str, ...]
+    peer_group: tuple[str, ...]
+
+
+def _plans(model: IndicatorModel) -> list[_IndicatorPlan]:
+    plans = []
+    for ind in model.doc.indicators:
+        missing = ind.missing_policy or model.doc.defaults.missing
+        peer = tuple(
+            ind.method.group if ind.method.group is not None else model.doc.defaults.peer_group
+        )
+        impute = tuple(missing.group if missing.group is not None else peer)
+        plans.append(_IndicatorPlan(ind, missing, impute, peer))
+    return plans
+
+
+def model_columns(model: IndicatorModel) -> set[str]:
+    """Every input column a model reads (fields, denominators, group columns)."""
+    needed: set[str] = set()
+    for plan in _plans(model):
+        needed.add(plan.ind.field)
+        if plan.ind.denominator:
+            needed.add(plan.ind.denominator)
+        needed |= set(plan.peer_group) | set(plan.impute_group)
+    needed |= {item.field for item in [*model.doc.bonus, *model.doc.negative]}
+    for group in model.doc.ranking.values():
+        needed |= set(group)
+    return needed
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def prepare(
+    frame: pl.DataFrame | pl.LazyFrame, model: IndicatorModel, key: Sequence[str] = DEFAULT_KEY
+) -> pl.DataFrame:
+    """The input with engine columns added (stage, industry section), checked and sorted by key."""
+    lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
+    names = set(lf.collect_schema().names())
+    key = [k for k in key if k in names]
+    if not key:
+        raise DataError("the frame has none of the key columns (uscc, year)")
+    additions = []
+    if "industry_code" in names:
+        if "industry_section" not in names:
+            additions.append(pl.col("industry_code").str.slice(0, 1).alias("industry_section"))
+        if "industry_division" not in names:
+            additions.append(pl.col("industry_code").str.slice(0, 3).alias("industry_division"))
+    if model.doc.stages is not None or model.doc.stage_field not in names:
+        additions.append(model.stage_scheme.expr().alias(model.doc.stage_field))
+    for item in [*model.doc.bonus, *model.doc.negative]:
+        if item.field not in names and item.field.startswith(("has_", "neg_")):
+            additions.append(pl.lit(False).alias(item.field))
+    if additions:
+        lf = lf.with_columns(additions)
+        names |= {a.meta.output_name() for a in additions}
+    missing = sorted(model_columns(model) - names)
+    if missing:
+        raise DataError(f"the data lack columns the model {model.id} needs: {', '.join(missing)}")
+    df = lf.sort(key).collect()
+    if df.select(pl.struct(key).is_duplicated().any()).item():
+        raise DataError(f"duplicate rows for key {key}: each firm-year must appear once")
+    return df
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+class _Stats:
+    """Peer statistics: window expressions (batch) or fitted tables (apply)."""
+
+    def impute(self, plan: _IndicatorPlan, value: pl.Expr) -> pl.Expr:  # pragma: no cover
+        raise NotImplementedError
+
+    def group_stat(
+        self, plan: _IndicatorPlan, name: str, value: pl.Expr
+    ) -> pl.Expr:  # pragma: no cover
+        raise NotImplementedError
+
+
+class _BatchStats(_Stats):
+    def impute(self, plan: _IndicatorPlan, value: pl.Expr) -> pl.Expr:
+        stat = value.mean() if plan.missing.policy == "impute_mean" else value.median()
+        return _over(stat, plan.impute_group)
+
+    def group_stat(self, plan: _IndicatorPlan, name: str, value: pl.Expr) -> pl.Expr:
+        exprs = {
+            "min": value.min(),
+            "max": value.max(),
+            "mean": value.mean(),
+            "std": value.std(),
+            "n": value.count(),
+            # percentile/rank: number of peers below (+ half of those equal)
+            "below_half": value.rank("average") - 0.5,
+            "below": value.rank("min") - 1,
+        }
+        return _over(exprs[name], plan.peer_group)
+
+
+class _FittedStats(_Stats):
+    def impute(self, plan: _IndicatorPlan, value: pl.Expr) -> pl.Expr:
+        return pl.col(col("st_imp", plan.ind.id))
+
+    def group_stat(self, plan: _IndicatorPlan, name: str, value: pl.Expr) -> pl.Expr:
+        return pl.col(col(f"st_{name}", plan.ind.id))
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _raw_expr(
+    plan: _IndicatorPlan, model: IndicatorModel, dtypes: dict[str, pl.DataType]
+) -> pl.Expr:
+    ind = plan.ind
+    source = pl.col(ind.field)
+    if ind.method.kind == "ordinal":
+        choices = model.fields[ind.field].choices if ind.field in model.fields else ()
+        if choices:
+            return source.cast(pl.String).replace_strict(
+                list(choices),
+                list(map(float, range(len(choices)))),
+                default=None,
+                return_dtype=pl.Float64,
+            )
+        return pl.lit(None, dtype=pl.Float64)
+    if dtypes.get(ind.field) == pl.String():
+        raise DataError(f"indicator {ind.id}: field {ind.field} is text; use the ordinal method")
+    return source.cast(pl.Float64)
+
+
+def _input_stages(df: pl.DataFrame, model: IndicatorModel, stats: _Stats) -> pl.LazyFrame:
+    """raw, denominated, missing flag, imputed (and signed log) columns for every indicator."""
+    dtypes = dict(df.schema)
+    raw, den, imp = [], [], []
+    for plan in _plans(model):
+        ind = plan.ind
+        raw.append(_raw_expr(plan, model, dtypes).alias(col("raw", ind.id)))
+        value = pl.col(col("raw", ind.id))
+        if ind.denominator:
+            d = pl.col(ind.denominator).cast(pl.Float64)
+            value = pl.when(d != 0).then(value / d).otherwise(None)
+        den.append(value.alias(col("den", ind.id)))
+        den.append(value.is_null().alias(col("mis", ind.id)))
+        value = pl.col(col("den", ind.id))
+        if plan.missing.policy in ("impute_mean", "impute_median"):
+            value = value.fill_null(stats.impute(plan, value))
+        if ind.transform.log:
+            value = _signed_log(value)
+        imp.append(value.alias(col("imp", ind.id)))
+    return df.lazy().with_columns(raw).with_columns(den).with_columns(imp)
+
+
+def fit_treatments(df: pl.DataFrame, model: IndicatorModel) -> dict[str, TreatmentFit]:
+    """Fit the outlier treatment of every indicator that asks for one."""
+    fits: dict[str, TreatmentFit] = {}
+    for ind in model.doc.indicators:
+        treat = ind.transform.treat
+        if treat is not None:
+            values = df.get_column(col("imp", ind.id)).cast(pl.Float64).fill_null(np.nan).to_numpy()
+            fits[ind.id] = fit_treatment(values, treat.skew, treat.kurtosis, treat.winmax)
+    return fits
+
+
+def _treated(
+    lf: pl.LazyFrame, model: IndicatorModel, fits: dict[str, TreatmentFit]
+) -> pl.LazyFrame:
+    exprs = []
+    for ind in model.doc.indicators:
+        value = pl.col(col("imp", ind.id))
+        if ind.id in fits:
+            value = fits[ind.id].expr(value)
+        exprs.append(value.alias(col("trt", ind.id)))
+        exprs.append((value * ind.direction).alias(col("dir", ind.id)))
+    return lf.with_columns(exprs)
+
+
+def _method_score(plan: _IndicatorPlan, model: IndicatorModel, stats: _Stats) -> pl.Expr:
+    """The normalised score in [0, 1] of one indicator (null when missing)."""
+    ind, method = plan.ind, plan.ind.method
+    value = pl.col(col("trt", ind.id))
+    directed = pl.col(col("dir", ind.id))
+    kind = method.kind
+    if kind == "reference":
+
+        def by_ref(stage: str) -> pl.Expr:
+            ref = method.reference
+            ref = float(ref[stage] if isinstance(ref, dict) else ref)  # type: ignore[index]
+            if ind.direction == 1:
+                return (value / ref).clip(0.0, 1.0)
+            return pl.when(value <= ref).then(1.0).otherwise(ref / value)
+
+        return _by_stage(model, by_ref)
+    if kind == "segments":
+        segs = method.segments or []
+        top = max(float(s.points) for s in segs)
+        chain: Any = None
+        for seg in segs:
+            cond = pl.lit(True)
+            if seg.lower is not None:
+                cond = cond & (value >= seg.lower)
+            if seg.upper is not None:
+                cond = cond & (value < seg.upper)
+            chain = (pl.when(cond) if chain is None else chain.when(cond)).then(
+                float(seg.points) / top
+            )
+        return pl.when(value.is_null()).then(None).otherwise(chain.otherwise(0.0))
+    if kind == "goalposts":
+        worst, best = float(method.worst), float(method.best)  # type: ignore[arg-type]
+        return ((value - worst) / (best - worst)).clip(0.0, 1.0)
+    if kind == "ordinal":
+        mapping = method.map or {}
+        return (
+            pl.col(ind.field)
+            .cast(pl.String)
+            .replace_strict(
+                list(mapping),
+                [float(v) for v in mapping.values()],
+                default=None,
+                return_dtype=pl.Float64,
+            )
+        )
+    n = stats.group_stat(plan, "n", directed)
+    if kind == "percentile":
+        return stats.group_stat(plan, "below_half", directed) / n
+    if kind == "rank":
+        below = stats.group_stat(plan, "below", directed)
+        return (
+            pl.when(n > 1)
+            .then(below / (n - 1))
+            .otherwise(pl.when(directed.is_not_null()).then(1.0))
+        )
+    if kind == "minmax":
+        lo, hi = stats.group_stat(plan, "min", directed), stats.group_stat(plan, "max", directed)
+        return (
+            pl.when(hi > lo)
+            .then(((directed - lo) / (hi - lo)).clip(0.0, 1.0))
+            .otherwise(pl.when(directed.is_not_null()).then(0.5))
+        )
+    if kind == "zscore":
+        mean, std = (
+            stats.group_stat(plan, "mean", directed),
+            stats.group_stat(plan, "std", directed),
+        )
+        z = (directed - mean) / std
+        return (
+            pl.when(std > 0)
+            .then((0.5 + z / (2.0 * method.clip)).clip(0.0, 1.0))
+            .otherwise(pl.when(directed.is_not_null()).then(0.5))
+        )
+    raise ValueError(f"unknown method {kind}")  # pragma: no cover - the model is validated
+
+
+def _normalised(lf: pl.LazyFrame, model: IndicatorModel, stats: _Stats) -> pl.LazyFrame:
+    exprs = []
+    for plan in _plans(model):
+        score = _method_score(plan, model, stats)
+        if plan.missing.policy == "zero":
+            score = score.fill_null(0.0)
+        exprs.append(score.cast(pl.Float64).alias(col("nrm", plan.ind.id)))
+    return lf.with_columns(exprs)
+
+
+def _aggregate(node: Node, model: IndicatorModel, stage: str) -> pl.Expr:
+    agg = node.aggregation
+    parts = [(pl.col(col("nrm", c.id)), model.weight(c, stage)) for c in model.children(node.id)]
+    parts = [(s, w) for s, w in parts if w > 0]
+    total_weight = sum(w for _, w in parts)
+    avail = pl.sum_horizontal([pl.when(s.is_not_null()).then(w).otherwise(0.0) for s, w in parts])
+    shift = float(agg.shift)
+    if agg.method == "arithmetic":
+        value = pl.sum_horizontal([s * w for s, w in parts]) / avail
+    elif agg.method == "geometric":
+        logs = pl.sum_horizontal([(s + shift).log() * w for s, w in parts])
+        value = (logs / avail).exp() - shift
+    elif agg.method == "harmonic":
+        value = avail / pl.sum_horizontal([w / (s + shift) for s, w in parts]) - shift
+    else:
+        p = float(agg.p)  # type: ignore[arg-type]
+        value = (pl.sum_horizontal([(s + shift).pow(p) * w for s, w in parts]) / avail).pow(
+            1.0 / p
+        ) - shift
+    ok = (avail > 0) & (avail >= agg.min_share * total_weight - 1e-12)
+    return pl.when(ok).then(value.clip(0.0, 1.0)).otherwise(None)
+
+
+def _aggregated(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
+    for node in model.nodes_bottom_up():
+        lf = lf.with_columns(
+            _by_stage(model, lambda s, n=node: _aggregate(n, model, s)).alias(col("nrm", node.id))
+        )
+    return lf
+
+
+def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
+    """Points top-down: a child gets its parent's points × its weighted-score share."""
+    doc = model.doc
+    scale = 100.0 if doc.scale == "open" else float(doc.scale)
+    root = model.root
+    lf = lf.with_columns((pl.col(col("nrm", root.id)) * scale).alias(col("pts", root.id)))
+    for node in reversed(model.nodes_bottom_up()):
+        kids = model.children(node.id)
+
+        def share(stage: str, kid: Any, kids: list = kids) -> pl.Expr:
+            w = model.weight(kid, stage)
+            if w == 0:
+                return pl.lit(0.0)
+            denom = pl.sum_horizontal(
+                [pl.col(col("nrm", k.id)) * model.weight(k, stage) for k in kids]
+            )
+            return (
+                pl.when(denom > 0)
+                .then(pl.col(col("nrm", kid.id)).fill_null(0.0) * w / denom)
+                .otherwise(0.0)
+            )
+
+        lf = lf.with_columns(
+            (
+                pl.col(col("pts", node.id)).fill_null(0.0)
+                * _by_stage(model, lambda s, k=kid: share(s, k))
+            ).alias(col("pts", kid.id))
+            for kid in kids
+        )
+    base = pl.col(col("pts", root.id))
+    bonus_terms = []
+    for item in doc.bonus:
+        value = pl.col(item.field).cast(pl.Float64).fill_null(0.0)
+        pts = _by_stage(model, lambda s, it=item: pl.lit(model.weight(it, s)))
+        term = value * pts if item.per_unit else pl.when(value > 0).then(pts).otherwise(0.0)
+        if item.max is not None:
+            term = term.clip(upper_bound=float(item.max))
+        bonus_terms.append(term.alias(col("bonus", item.id)))
+    neg_terms = []
+    for item in doc.negative:
+        active = pl.col(item.field).cast(pl.Boolean).fill_null(False)
+        neg_terms.append(active.alias(col("neg", item.id)))
+    lf = lf.with_columns(bonus_terms + neg_terms)
+    bonus = (
+        pl.sum_horizontal([pl.col(col("bonus", i.id)) for i in doc.bonus])
+        if doc.bonus
+        else pl.lit(0.0)
+    )
+    deduct = (
+        pl.sum_horizontal(
+            [
+                pl.when(pl.col(col("neg", i.id))).then(float(i.points)).otherwise(0.0)
+                for i in doc.negative
+                if i.action == "deduct"
+            ]
+        )
+        if any(i.action == "deduct" for i in doc.negative)
+        else pl.lit(0.0)
+    )
+    total = (base + bonus - deduct).clip(lower_bound=0.0)
+    if doc.scale != "open":
+        total = total.clip(upper_bound=scale)
+    for item in doc.negative:
+        if item.action == "cap":
+            total = (
+                pl.when(pl.col(col("neg", item.id)))
+                .then(total.clip(upper_bound=float(item.cap)))
+                .otherwise(total)
+            )
+    for item in doc.negative:
+        if item.action == "zero":
+            total = pl.when(pl.col(col("neg", item.id))).then(pl.lit(0.0)).otherwise(total)
+    return lf.with_columns(
+        base.alias("base_points"),
+        pl.lit(0.0).add(bonus).alias("bonus_points"),
+        pl.lit(0.0).add(deduct).alias("deducted_points"),
+        pl.when(base.is_not_null()).then(total).otherwise(None).alias("total"),
+    )
+
+
+def _band_expr(model: IndicatorModel) -> pl.Expr:
+    group = model.doc.bands.group
+    top = pl.col(f"rank_{group}") / pl.col(f"n_{group}")
+    levels = model.doc.bands.levels
+    if not levels:
+        return pl.lit(None, dtype=pl.String)
+    chain = pl.when(top <= levels[0].top).then(pl.lit(levels[0].code))
+    for level in levels[1:]:
+        chain = chain.when(top <= level.top).then(pl.lit(level.code))
+    return chain.otherwise(None)
+
+
+def _batch_ranks(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
+    total = pl.col("total")
+    exprs = []
+    for name, group in model.doc.ranking.items():
+        exprs += [
+            _over(total.rank("min", descending=True), group).cast(pl.Int64).alias(f"rank_{name}"),
+            _over(total.count(), group).cast(pl.Int64).alias(f"n_{name}"),
+            (
+                100.0 * (_over(total.rank("average"), group) - 0.5) / _over(total.count(), group)
+            ).alias(f"pct_{name}"),
+        ]
+    return lf.with_columns(exprs).with_columns(_band_expr(model).alias("band"))
+
+
+def output_columns(model: IndicatorModel, key: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The columns of a scores frame, in order."""
+    extra = [c for c in ("name", "zone", "industry_section") if c in names and c not in key]
+    ranking = [f"{p}_{g}" for g in model.doc.ranking for p in ("rank", "n", "pct")]
+    items = [n.id for n in model.doc.nodes] + [i.id for i in model.doc.indicators]
+    return [
+        *key,
+        *extra,
+        model.doc.stage_field,
+        "total",
+        "base_points",
+        "bonus_points",
+        "deducted_points",
+        *ranking,
+        "band",
+        *[col("pts", i) for i in items],
+    ]
+
+
+def _scores_frame(work: pl.DataFrame, model: IndicatorModel, key: Sequence[str]) -> pl.DataFrame:
+    columns = output_columns(model, key, work.columns)
+    out = work.select(columns)
+    return out.rename({c: "pts_" + c.split(":", 1)[1] for c in columns if c.startswith("pts:")})
+
+
+def _key(work: pl.DataFrame | pl.LazyFrame, key: Sequence[str]) -> list[str]:
+    names = work.collect_schema().names() if isinstance(work, pl.LazyFrame) else work.columns
+    return [k for k in key if k in names]
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of one run: one row per firm-year, and the hashes that identify the run."""
+
+    scores: pl.DataFrame
+    model_hash: str
+    data_hash: str
+    run_hash: str
+    explanation: pl.DataFrame | None = None
+    treatments: dict[str, TreatmentFit] = field(default_factory=dict)
+
+
+def frame_hash(frame: pl.DataFrame) -> str:
+    """SHA-256 of a frame's columns (names, types, values, nulls), independent of Polars' IPC."""
+    digest = hashlib.sha256()
+    for name in sorted(frame.columns):
+        series = frame.get_column(name)
+        digest.update(f"{name}\x1e{series.dtype}\x1e".encode())
+        digest.update(series.is_null().to_numpy().tobytes())
+        if series.dtype.is_numeric() or series.dtype == pl.Boolean:
+            digest.update(series.fill_null(0).to_numpy().tobytes())
+        else:
+            digest.update("\x1f".join(series.cast(pl.String).fill_null("").to_list()).encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def run_hash(model_hash: str, data_hash: str) -> str:
+    """The identity of a run: engine version, model and data."""
+    text = f"{ENGINE_VERSION}|{model_hash}|{data_hash}"
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _work_batch(
+    df: pl.DataFrame, model: IndicatorModel
+) -> tuple[pl.LazyFrame, dict[str, TreatmentFit]]:
+    stats = _BatchStats()
+    lf = _input_stages(df, model, stats)
+    fits: dict[str, TreatmentFit] = {}
+    if any(i.transform.treat is not None for i in model.doc.indicators):
+        imputed = lf.collect()
+        fits = fit_treatments(imputed, model)
+        lf = imputed.lazy()
+    lf = _treated(lf, model, fits)
+    lf = _normalised(lf, model, stats)
+    lf = _aggregated(lf, model)
+    lf = _points(lf, model)
+    return _batch_ranks(lf, model), fits
+
+
+def score(
+    frame: pl.DataFrame | pl.LazyFrame,
+    model: IndicatorModel,
+    *,
+    key: Sequence[str] = DEFAULT_KEY,
+    explain: bool = False,
+    hash_data: bool = True,
+) -> ScoreResult:
+    """Score one cross-section (one year) in one columnar pass; see the module docstring."""
+    df = prepare(frame, model, key)
+    if "year" in df.columns and df.get_column("year").n_unique() > 1:
+        raise DataError("score one year at a time (filter the panel by year first)")
+    key = _key(df, key)
+    lf, fits = _work_batch(df, model)
+    if explain:
+        lf = _with_peer_medians(lf, model)
+        work = lf.collect()
+        explanation = explanation_frame(work, model, key)
+    else:
+        work = lf.select(output_columns(model, key, lf.collect_schema().names())).collect()
+        explanation = None
+    scores = _scores_frame(work, model, key)
+    data_hash = frame_hash(df.select(sorted(model_columns(model) | set(key)))) if hash_data else ""
+    return ScoreResult(
+        scores, model.hash, data_hash, run_hash(model.hash, data_hash), explanation, fits
+    )
+
+
+def stages(
+    frame: pl.DataFrame, model: IndicatorModel, *, key: Sequence[str] = DEFAULT_KEY
+) -> dict[str, pl.DataFrame]:
+    """Every intermediate stage, one wide frame per stage with one column per indicator/node.
+
+    Stages: raw, denominated, imputed, treated, normalised (scores in [0, 1]) and
+    aggregated (node scores in [0, 1] for every node).
+    """
+    df = prepare(frame, model, key)
+    key = _key(df, key)
+    work = _work_batch(df, model)[0].collect()
+    inds = [i.id for i in model.doc.indicators]
+    out = {}
+    for name, prefix in (
+        ("raw", "raw"),
+        ("denominated", "den"),
+        ("imputed", "imp"),
+        ("treated", "trt"),
+        ("normalised", "nrm"),
+    ):
+        out[name] = work.select(*key, *[pl.col(col(prefix, i)).alias(i) for i in inds])
+    out["aggregated"] = work.select(
+        *key, *[pl.col(col("nrm", n.id)).alias(n.id) for n in model.doc.nodes]
+    )
+    out["scores"] = _scores_frame(work, model, key)
+    return out
+
+
+def _with_peer_medians(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
+    return lf.with_columns(
+        _over(pl.col(col("den", p.ind.id)).median(), p.peer_group).alias(col("med", p.ind.id))
+        for p in _plans(model)
+    )
+
+
+def explanation_frame(
+    work: pl.DataFrame, model: IndicatorModel, key: Sequence[str]
+) -> pl.DataFrame:
+    """One row per firm-year and indicator: raw, normalised, peer median, points, contribution,
+    whether the value was missing and how that was treated (also bonus and negative rows)."""
+    parts = []
+    total = pl.col("total")
+    for plan in _plans(model):
+        ind = plan.ind
+        missing = pl.col(col("mis", ind.id))
+        policy = plan.missing.policy
+        treatment = pl.when(~missing).then(pl.lit("none"))
+        if policy in ("impute_mean", "impute_median"):
+            treatment = treatment.when(pl.col(col("imp", ind.id)).is_not_null()).then(
+                pl.lit(policy)
+            )
+            treatment = treatment.otherwise(pl.lit("dropped"))
+        else:
+            treatment = treatment.otherwise(pl.lit({"zero": "zero", "drop": "dropped"}[policy]))
+        parts.append(
+            work.select(
+                *key,
+                pl.lit("indicator").alias("kind"),
+                pl.lit(ind.id).alias("item"),
+                pl.lit(ind.parent).alias("parent"),
+                pl.col(col("raw", ind.id)).alias("raw"),
+                pl.col(col("den", ind.id)).alias("value"),
+                pl.col(col("nrm", ind.id)).alias("normalised"),
+                (
+                    pl.col(col("med", ind.id))
+                    if col("med", ind.id) in work.columns
+                    else pl.lit(None, pl.Float64)
+                ).alias("peer_median"),
+                pl.col(col("pts", ind.id)).alias("points"),
+                pl.when(total > 0)
+                .then(pl.col(col("pts", ind.id)) / total)
+                .otherwise(0.0)
+                .alias("contribution"),
+                missing.alias("missing"),
+                treatment.alias("treatment"),
+            )
+        )
+    for item in model.doc.bonus:
+        parts.append(
+            work.select(
+                *key,
+                pl.lit("bonus").alias("kind"),
+                pl.lit(item.id).alias("item"),
+                pl.lit(None, pl.String).alias("parent"),
+                pl.col(item.field).cast(pl.Float64).alias("raw"),
+                pl.col(item.field).cast(pl.Float64).alias("value"),
+                pl.lit(None, pl.Float64).alias("normalised"),
+                pl.lit(None, pl.Float64).alias("peer_median"),
+                pl.col(col("bonus", item.id)).alias("points"),
+                pl.when(total > 0)
+                .then(pl.col(col("bonus", item.id)) / total)
+                .otherwise(0.0)
+                .alias("contribution"),
+                pl.col(item.field).is_null().alias("missing"),
+                pl.lit("none").alias("treatment"),
+            )
+        )
+    for item in model.doc.negative:
+        active = pl.col(col("neg", item.id))
+        pts = -float(item.points) if item.action == "deduct" else 0.0
+        parts.append(
+            work.select(
+                *key,
+                pl.lit("negative").alias("kind"),
+                pl.lit(item.id).alias("item"),
+                pl.lit(item.action).alias("parent"),
+                active.cast(pl.Float64).alias("raw"),
+                active.cast(pl.Float64).alias("value"),
+                pl.lit(None, pl.Float64).alias("normalised"),
+                pl.lit(None, pl.Float64).alias("peer_median"),
+                pl.when(active).then(pts).otherwise(0.0).alias("points"),
+                pl.lit(0.0).alias("contribution"),
+                pl.col(item.field).is_null().alias("missing"),
+                pl.lit("none").alias("treatment"),
+            )
+        )
+    return pl.concat(parts).sort([*key, "kind", "item"], maintain_order=True)
+
+
+# --------------------------------------------------------------------------- fit / apply
+
+
+@dataclass
+class _Sorted:
+    """Sorted peer values of one indicator per peer group (for percentile and rank)."""
+
+    group: tuple[str, ...]
+    values: dict[tuple, np.ndarray]
+
+
+def _sorted_by_group(df: pl.DataFrame, value: str, group: Sequence[str]) -> _Sorted:
+    data = df.select(*group, pl.col(value)).drop_nulls(value)
+    if not group:
+        return _Sorted((), {(): np.sort(data.get_column(value).to_numpy())})
+    values = {}
+    for keys, part in data.partition_by(list(group), as_dict=True, maintain_order=True).items():
+        values[tuple(keys)] = np.sort(part.get_column(value).to_numpy())
+    return _Sorted(tuple(group), values)
+
+
+def _position_columns(
+    df: pl.DataFrame, value: str, table: _Sorted, old: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: peers strictly below, peers equal, peer count (self-corrected when `old` is given)."""
+    n_rows = df.height
+    below = np.full(n_rows, np.nan)
+    equal = np.full(n_rows, np.nan)
+    count = np.full(n_rows, np.nan)
+    frame = df.select(*table.group, pl.col(value), *([pl.col(old)] if old else [])).with_row_index(
+        "__row"
+    )
+    parts = (
+        {(): frame}
+        if not table.group
+        else frame.partition_by(list(table.group), as_dict=True, maintain_order=True)
+    )
+    for keys, part in parts.items():
+        peers = table.values.get(tuple(keys))
+        if peers is None:
+            continue
+        rows = part.get_column("__row").to_numpy()
+        v = part.get_column(value).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        lo = np.searchsorted(peers, v, "left").astype(np.float64)
+        hi = np.searchsorted(peers, v, "right").astype(np.float64)
+        eq = hi - lo
+        if old:
+            o = part.get_column(old).cast(pl.Float64).fill_null(np.nan).to_numpy()
+            own = ~np.isnan(o)
+            lo = lo - (own & (o < v))
+            eq = eq - (own & (o == v)) + own
+        valid = ~np.isnan(v)
+        below[rows] = np.where(valid, lo, np.nan)
+        equal[rows] = np.where(valid, eq, np.nan)
+        count[rows] = np.where(valid, peers.size, np.nan)
+    return below, equal, count
+
+
+@dataclass
+class FittedModel:
+    """A model fitted on a peer population: apply it to any rows with the peers fixed."""
+
+    model: IndicatorModel
+    key: tuple[str, ...]
+    treatments: dict[str, TreatmentFit]
+    group_tables: dict[tuple[str, ...], pl.DataFrame]  # per peer group: keys + st_* columns
+    sorted_values: dict[str, _Sorted]  # per percentile/rank indicator
+    sorted_totals: dict[str, _Sorted]  # per ranking group
+    baseline: pl.DataFrame  # key + directed values + total of every fitted firm
+    scores: pl.DataFrame  # the fit population's own scores
+    data_hash: str
+
+    def apply(self, frame: pl.DataFrame | pl.LazyFrame, *, explain: bool = False) -> ScoreResult:
+        """Score rows against the fitted peers (rows of the fit population reproduce `score`)."""
+        return self._apply(frame, explain=explain, correct_self=False)
+
+    def what_if(
+        self,
+        rows: pl.DataFrame,
+        changes: dict[str, Any] | None = None,
+        *,
+        explain: bool = False,
+    ) -> ScoreResult:
+        """Re-score firms with changed values, peers fixed.
+
+        `rows` are the firms' rows (usually from the fitted data); `changes` maps field
+        codes to new values (applied to every row), or pass already-changed rows. For
+        firms of the fit population their own old value is replaced by the new one in
+        percentile, rank and total-rank peer counts.
+        """
+        if changes:
+            rows = rows.with_columns(
+                (pl.lit(v, dtype=rows.schema[k]) if k in rows.columns else pl.lit(v)).alias(k)
+                for k, v in changes.items()
+            )
+        return self._apply(rows, explain=explain, correct_self=True)
+
+    def _apply(
+        self, frame: pl.DataFrame | pl.LazyFrame, *, explain: bool, correct_self: bool
+    ) -> ScoreResult:
+        model = self.model
+        df = prepare(frame, model, self.key)
+        key = _key(df, self.key)
+        if correct_self:
+            df = df.join(self.baseline, on=key, how="left", maintain_order="left")
+        for group, table in self.group_tables.items():
+            if group:
+                df = df.join(
+                    table, on=list(group), how="left", nulls_equal=True, maintain_order="left"
+                )
+            else:
+                df = df.join(table, how="cross", maintain_order="left")
+        stats = _FittedStats()
+        lf = _input_stages(df, model, stats)
+        lf = _treated(lf, model, self.treatments)
+        work = lf.collect()
+        positions = []
+        for plan in _plans(model):
+            ident = plan.ind.id
+            if ident not in self.sorted_values:
+                continue
+            old = col("old", ident) if correct_self else None
+            below, equal, count = _position_columns(
+                work, col("dir", ident), self.sorted_values[ident], old
+            )
+            positions += [
+                pl.Series(col("st_below_half", ident), below + 0.5 * equal),
+                pl.Series(col("st_below", ident), below),
+                pl.Series(col("st_n", ident), count),
+            ]
+        if positions:
+            work = work.with_columns(positions)
+        lf = _normalised(work.lazy(), model, stats)
+        lf = _aggregated(lf, model)
+        lf = _points(lf, model)
+        work = lf.collect()
+        rank_cols = []
+        for name, table in self.sorted_totals.items():
+            work = work.with_columns((-pl.col("total")).alias("__neg_total"))
+            neg_table = _Sorted(table.group, {k: -v[::-1] for k, v in table.values.items()})
+            old = "__old_neg_total" if correct_self else None
+            if old:
+                work = work.with_columns((-pl.col(col("old", "__total"))).alias(old))
+            above, _eq, n = _position_columns(work, "__neg_total", neg_table, old)
+            below, equal, _n = _position_columns(
+                work, "total", table, col("old", "__total") if correct_self else None
+            )
+            rank_cols += [
+                pl.Series(f"rank_{name}", above + 1).cast(pl.Int64),
+                pl.Series(f"n_{name}", n).cast(pl.Int64),
+                pl.Series(f"pct_{name}", 100.0 * (below + 0.5 * equal) / n),
+            ]
+        work = work.with_columns(rank_cols).with_columns(_band_expr(model).alias("band"))
+        if explain:
+            work = work.with_columns(
+                pl.col(col("st_med", p.ind.id)).alias(col("med", p.ind.id))
+                for p in _plans(model)
+                if col("st_med", p.ind.id) in work.columns
+            )
+        explanation = explanation_frame(work, model, key) if explain else None
+        return ScoreResult(
+            _scores_frame(work, model, key),
+            model.hash,
+            self.data_hash,
+            run_hash(model.hash, self.data_hash),
+            explanation,
+            self.treatments,
+        )
+
+
+def fit(
+    frame: pl.DataFrame | pl.LazyFrame, model: IndicatorModel, *, key: Sequence[str] = DEFAULT_KEY
+) -> FittedModel:
+    """Fit the model's peer statistics on one cross-section (the peers stay fixed afterwards)."""
+    df = prepare(frame, model, key)
+    if "year" in df.columns and df.get_column("year").n_unique() > 1:
+        raise DataError("fit one year at a time (filter the panel by year first)")
+    key = _key(df, key)
+    lf, fits = _work_batch(df, model)
+    work = _with_peer_medians(lf, model).collect()
+    aggs_by_group: dict[tuple[str, ...], list[pl.Expr]] = {}
+    sorted_values: dict[str, _Sorted] = {}
+    for plan in _plans(model):
+        ident = plan.ind.id
+        directed = pl.col(col("dir", ident))
+        den = pl.col(col("den", ident))
+        if plan.missing.policy in ("impute_mean", "impute_median"):
+            stat = den.mean() if plan.missing.policy == "impute_mean" else den.median()
+            aggs_by_group.setdefault(plan.impute_group, []).append(stat.alias(col("st_imp", ident)))
+        aggs = [den.median().alias(col("st_med", ident))]
+        kind = plan.ind.method.kind
+        if kind == "minmax":
+            aggs += [
+                directed.min().alias(col("st_min", ident)),
+                directed.max().alias(col("st_max", ident)),
+            ]
+        elif kind == "zscore":
+            aggs += [
+                directed.mean().alias(col("st_mean", ident)),
+                directed.std().alias(col("st_std", ident)),
+            ]
+        aggs_by_group.setdefault(plan.peer_group, []).extend(aggs)
+        if kind in SORTED_STATS:
+            sorted_values[ident] = _sorted_by_group(work, col("dir", ident), plan.peer_group)
+    group_tables = {
+        group: (
+            work.group_by(list(group), maintain_order=True).agg(aggs)
+            if group
+            else work.select(aggs)
+        )
+        for group, aggs in aggs_by_group.items()
+    }
+    sorted_totals = {
+        name: _sorted_by_group(work, "total", group) for name, group in model.doc.ranking.items()
+    }
+    baseline = work.select(
+        *key,
+        *[
+            pl.col(col("dir", p.ind.id)).alias(col("old", p.ind.id))
+            for p in _plans(model)
+            if p.ind.id in sorted_values
+        ],
+        pl.col("total").alias(col("old", "__total")),
+    )
+    data_hash = frame_hash(df.select(sorted(model_columns(model) | set(key))))
+    return FittedModel(
+        model,
+        tuple(key),
+        fits,
+        group_tables,
+        sorted_values,
+        sorted_totals,
+        baseline,
+        _scores_frame(work, model, key),
+        data_hash,
+    )

@@ -1,0 +1,3 @@
+"""placeholder"""
+
+SensitivityResult = drop_one = sensitivity = None
