@@ -1,0 +1,15 @@
+"""The REST API root (django-ninja): session auth for the UI; OpenAPI at /api/docs."""
+
+from ninja import NinjaAPI
+from ninja.security import django_auth
+
+from innopoints.enterprises.api import router as enterprises_router
+
+api = NinjaAPI(
+    title="innopoints API",
+    version="1",
+    description="企业创新积分平台 API — the same access rules as the web pages.",
+    auth=django_auth,
+    urls_namespace="api",
+)
+api.add_router("/", enterprises_router)
