@@ -60,6 +60,11 @@ class MissingPolicy(_Strict):
     group: list[str] | None = None  # peer group for imputation (default: model peer group)
 
 
+def _policy_shorthand(value: Any) -> Any:
+    """`missing: zero` is short for `missing: {policy: zero}`."""
+    return {"policy": value} if isinstance(value, str) else value
+
+
 class Segment(_Strict):
     """One row of a segment table (分段赋分): `from` ≤ value < `to` gives `points`."""
 
@@ -130,15 +135,17 @@ class Indicator(_Strict):
     unit: str = ""
     denominator: str | None = None
     weight: StageWeights = 1.0
-    missing: MissingPolicy | Literal["zero", "impute_mean", "impute_median", "drop"] | None = None
+    missing: MissingPolicy | None = None  # None: the model default
     method: Method
     transform: Transform = Transform()
 
+    _missing_shorthand = field_validator("missing", mode="before")(
+        classmethod(lambda cls, v: _policy_shorthand(v))
+    )
+
     @property
     def missing_policy(self) -> MissingPolicy | None:
-        """The missing policy as an object (None: the model default)."""
-        if isinstance(self.missing, str):
-            return MissingPolicy(policy=self.missing)
+        """The missing policy (None: the model default)."""
         return self.missing
 
 
@@ -198,6 +205,10 @@ class Defaults(_Strict):
 
     missing: MissingPolicy = MissingPolicy()
     peer_group: list[str] = []
+
+    _missing_shorthand = field_validator("missing", mode="before")(
+        classmethod(lambda cls, v: _policy_shorthand(v))
+    )
 
 
 class ModelDocument(_Strict):

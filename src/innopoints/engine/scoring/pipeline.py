@@ -332,10 +332,20 @@ def _normalised(lf: pl.LazyFrame, model: IndicatorModel, stats: _Stats) -> pl.La
     return lf.with_columns(exprs)
 
 
-def _aggregate(node: Node, model: IndicatorModel, stage: str) -> pl.Expr:
+def _aggregate(
+    node: Node,
+    model: IndicatorModel,
+    stage: str,
+    score_col: Callable[[str], str] = lambda ident: col("nrm", ident),
+    weight: Callable[[Any, str], float] | None = None,
+) -> pl.Expr:
+    """A node's score from its children's scores (columns named by `score_col`)."""
     agg = node.aggregation
-    parts = [(pl.col(col("nrm", c.id)), model.weight(c, stage)) for c in model.children(node.id)]
+    weight = weight or model.weight
+    parts = [(pl.col(score_col(c.id)), weight(c, stage)) for c in model.children(node.id)]
     parts = [(s, w) for s, w in parts if w > 0]
+    if not parts:
+        return pl.lit(None, dtype=pl.Float64)
     total_weight = sum(w for _, w in parts)
     avail = pl.sum_horizontal([pl.when(s.is_not_null()).then(w).otherwise(0.0) for s, w in parts])
     shift = float(agg.shift)
@@ -365,8 +375,7 @@ def _aggregated(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
 
 def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     """Points top-down: a child gets its parent's points × its weighted-score share."""
-    doc = model.doc
-    scale = 100.0 if doc.scale == "open" else float(doc.scale)
+    scale = scale_of(model)
     root = model.root
     lf = lf.with_columns((pl.col(col("nrm", root.id)) * scale).alias(col("pts", root.id)))
     for node in reversed(model.nodes_bottom_up()):
@@ -392,39 +401,53 @@ def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
             ).alias(col("pts", kid.id))
             for kid in kids
         )
+    lf = lf.with_columns(_bonus_negative_columns(model))
     base = pl.col(col("pts", root.id))
-    bonus_terms = []
-    for item in doc.bonus:
+    bonus, deduct = _bonus_sum(model), _deduct_sum(model)
+    return lf.with_columns(
+        base.alias("base_points"),
+        bonus.alias("bonus_points"),
+        deduct.alias("deducted_points"),
+        total_expr(model, base).alias("total"),
+    )
+
+
+def _bonus_negative_columns(model: IndicatorModel) -> list[pl.Expr]:
+    """One column per bonus item (its points) and per negative item (active or not)."""
+    exprs = []
+    for item in model.doc.bonus:
         value = pl.col(item.field).cast(pl.Float64).fill_null(0.0)
         pts = _by_stage(model, lambda s, it=item: pl.lit(model.weight(it, s)))
         term = value * pts if item.per_unit else pl.when(value > 0).then(pts).otherwise(0.0)
         if item.max is not None:
             term = term.clip(upper_bound=float(item.max))
-        bonus_terms.append(term.alias(col("bonus", item.id)))
-    neg_terms = []
-    for item in doc.negative:
+        exprs.append(term.alias(col("bonus", item.id)))
+    for item in model.doc.negative:
         active = pl.col(item.field).cast(pl.Boolean).fill_null(False)
-        neg_terms.append(active.alias(col("neg", item.id)))
-    lf = lf.with_columns(bonus_terms + neg_terms)
-    bonus = (
-        pl.sum_horizontal([pl.col(col("bonus", i.id)) for i in doc.bonus])
-        if doc.bonus
-        else pl.lit(0.0)
-    )
-    deduct = (
-        pl.sum_horizontal(
-            [
-                pl.when(pl.col(col("neg", i.id))).then(float(i.points)).otherwise(0.0)
-                for i in doc.negative
-                if i.action == "deduct"
-            ]
-        )
-        if any(i.action == "deduct" for i in doc.negative)
-        else pl.lit(0.0)
-    )
-    total = (base + bonus - deduct).clip(lower_bound=0.0)
+        exprs.append(active.alias(col("neg", item.id)))
+    return exprs
+
+
+def _bonus_sum(model: IndicatorModel) -> pl.Expr:
+    items = [pl.col(col("bonus", i.id)) for i in model.doc.bonus]
+    return pl.sum_horizontal(items) if items else pl.lit(0.0)
+
+
+def _deduct_sum(model: IndicatorModel) -> pl.Expr:
+    items = [
+        pl.when(pl.col(col("neg", i.id))).then(float(i.points)).otherwise(0.0)
+        for i in model.doc.negative
+        if i.action == "deduct"
+    ]
+    return pl.sum_horizontal(items) if items else pl.lit(0.0)
+
+
+def total_expr(model: IndicatorModel, base: pl.Expr) -> pl.Expr:
+    """The total from base points: + bonus − deductions, within [0, scale], then caps and zeros."""
+    doc = model.doc
+    total = (base + _bonus_sum(model) - _deduct_sum(model)).clip(lower_bound=0.0)
     if doc.scale != "open":
-        total = total.clip(upper_bound=scale)
+        total = total.clip(upper_bound=float(doc.scale))
     for item in doc.negative:
         if item.action == "cap":
             total = (
@@ -435,12 +458,12 @@ def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     for item in doc.negative:
         if item.action == "zero":
             total = pl.when(pl.col(col("neg", item.id))).then(pl.lit(0.0)).otherwise(total)
-    return lf.with_columns(
-        base.alias("base_points"),
-        pl.lit(0.0).add(bonus).alias("bonus_points"),
-        pl.lit(0.0).add(deduct).alias("deducted_points"),
-        pl.when(base.is_not_null()).then(total).otherwise(None).alias("total"),
-    )
+    return pl.when(base.is_not_null()).then(total).otherwise(None)
+
+
+def scale_of(model: IndicatorModel) -> float:
+    """Points of a root score of 1 (100 for open-scale models)."""
+    return 100.0 if model.doc.scale == "open" else float(model.doc.scale)
 
 
 def _band_expr(model: IndicatorModel) -> pl.Expr:
@@ -824,9 +847,9 @@ class FittedModel:
                 work, col("dir", ident), self.sorted_values[ident], old
             )
             positions += [
-                pl.Series(col("st_below_half", ident), below + 0.5 * equal),
-                pl.Series(col("st_below", ident), below),
-                pl.Series(col("st_n", ident), count),
+                pl.Series(col("st_below_half", ident), below + 0.5 * equal, nan_to_null=True),
+                pl.Series(col("st_below", ident), below, nan_to_null=True),
+                pl.Series(col("st_n", ident), count, nan_to_null=True),
             ]
         if positions:
             work = work.with_columns(positions)
@@ -846,9 +869,9 @@ class FittedModel:
                 work, "total", table, col("old", "__total") if correct_self else None
             )
             rank_cols += [
-                pl.Series(f"rank_{name}", above + 1).cast(pl.Int64),
-                pl.Series(f"n_{name}", n).cast(pl.Int64),
-                pl.Series(f"pct_{name}", 100.0 * (below + 0.5 * equal) / n),
+                pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
+                pl.Series(f"n_{name}", n, nan_to_null=True).cast(pl.Int64),
+                pl.Series(f"pct_{name}", 100.0 * (below + 0.5 * equal) / n, nan_to_null=True),
             ]
         work = work.with_columns(rank_cols).with_columns(_band_expr(model).alias("band"))
         if explain:
