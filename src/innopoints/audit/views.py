@@ -39,7 +39,9 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
         events = events.filter(at__date__gte=since)
     if until:
         events = events.filter(at__date__lte=until)
-    actions = sorted(visible_events(request.user).values_list("action", flat=True).distinct())
+    actions = list(
+        visible_events(request.user).order_by("action").values_list("action", flat=True).distinct()
+    )
     page = Paginator(events, 50).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)

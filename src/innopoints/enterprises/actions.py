@@ -382,6 +382,7 @@ def do_import_file(
     and reports the rest. dry_run: reports what would change and writes no data.
     The batch, its counts and the audit record are kept in every case.
     """
+    from innopoints.standard import report as report_writer
     from innopoints.standard import tabular
 
     path = Path(path)
@@ -415,9 +416,9 @@ def do_import_file(
     progress(0.35, "validated")
     if result.issues:
         stamp = f"{dt.datetime.now():%Y%m%d%H%M%S}"
-        report = reports_dir() / f"import-{zone.code}-{batch.sha256[:12]}-{stamp}.xlsx"
-        tabular.write_error_report(result, workbook, report)
-        batch.report_path = str(report)
+        report_path = reports_dir() / f"import-{zone.code}-{batch.sha256[:12]}-{stamp}.xlsx"
+        report_writer.write_error_report(result, workbook, report_path)
+        batch.report_path = str(report_path)
     blocked = result.has_errors and mode == ImportBatch.Mode.STRICT
     frames = (
         result.valid_only().tables() if mode == ImportBatch.Mode.VALID_ROWS else result.tables()

@@ -61,11 +61,11 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
     if not access.can_list_enterprises(request.user):
         raise PermissionDenied
     enterprises = access.visible_enterprises(request.user).select_related("zone")
-    years = sorted(
+    years = list(
         YearlyData.objects.filter(enterprise__in=enterprises)
+        .order_by("-year")
         .values_list("year", flat=True)
-        .distinct(),
-        reverse=True,
+        .distinct()
     )
     params = request.GET
     try:
