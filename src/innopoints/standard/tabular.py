@@ -1126,10 +1126,21 @@ def _date_expr(c: pl.Expr) -> pl.Expr:
     return pl.coalesce(iso, serial)
 
 
-def _parse_field(f: Field, ctx: _Ctx, type_choices: dict[str, tuple[str, str]] | None):
-    """(typed value expr, error-code expr, template params) for one field's column."""
+@dataclass
+class _Parsed:
+    """How one column is typed: stage-wise expressions over materialised columns."""
+
+    clean: pl.Expr  # stage 1: the cleaned string -> __c_<code>
+    values: dict[str, pl.Expr]  # stage 2: __v_<code> and helper columns, from __c_
+    error: pl.Expr  # stage 3: error code (null when fine), from stage-2 columns
+    params: dict[str, str]
+
+
+def _parse_field(f: Field, ctx: _Ctx, type_choices: dict[str, tuple[str, str]] | None) -> _Parsed:
+    """The typing and checking of one field's column."""
     code = f.code
-    c = _cleaned(code, f)
+    c = pl.col(f"__c_{code}")
+    v = pl.col(f"__v_{code}")
     present = c.is_not_null()
     params: dict[str, str] = {
         "min": _num(f.minimum),
@@ -1139,15 +1150,15 @@ def _parse_field(f: Field, ctx: _Ctx, type_choices: dict[str, tuple[str, str]] |
         "zone": ctx.zone_code or "",
     }
     null_str = pl.lit(None, dtype=pl.String)
+    clean = _cleaned(code, f)
     if code == "uscc":
-        value = c.str.to_uppercase().str.replace_all(r"\s", "")
-        problem = uscc_problem_expr(value)
+        clean = clean.str.to_uppercase().str.replace_all(r"\s", "")
         err = (
             pl.when(~present)
             .then(pl.lit("required"))
-            .otherwise(pl.concat_str([pl.lit("uscc_"), problem]))
+            .otherwise(pl.concat_str([pl.lit("uscc_"), uscc_problem_expr(v)]))
         )
-        return value, err, params
+        return _Parsed(clean, {f"__v_{code}": c}, err, params)
     if code == "type" and type_choices is not None:
         mapping = _enum_map({k: (zh,) for k, (zh, _en) in type_choices.items()})
         value = _fold_expr(c).replace_strict(mapping, default=None, return_dtype=pl.String)
@@ -1156,94 +1167,93 @@ def _parse_field(f: Field, ctx: _Ctx, type_choices: dict[str, tuple[str, str]] |
         err = (
             pl.when(~present)
             .then(pl.lit("required"))
-            .when(value.is_null())
+            .when(v.is_null())
             .then(pl.lit("bad_type"))
             .otherwise(null_str)
         )
-        return value, err, params
+        return _Parsed(clean, {f"__v_{code}": value}, err, params)
     if f.kind == Kind.TEXT:
-        value = c
+        if code == "industry_code":
+            clean = clean.str.to_uppercase()
+        elif code == "region_code":
+            clean = clean.str.replace(r"\.0+$", "")
         required = f.required and code != "name"  # a name is checked per enterprise
         err = pl.when(~present & pl.lit(required)).then(pl.lit("required"))
         if code == "industry_code":
-            value = c.str.to_uppercase()
             err = err.when(present).then(
-                pl.concat_str([pl.lit("industry_"), industry_problem_expr(value)])
+                pl.concat_str([pl.lit("industry_"), industry_problem_expr(v)])
             )
         elif code == "region_code":
-            value = c.str.replace(r"\.0+$", "")
-            err = err.when(present).then(
-                pl.concat_str([pl.lit("region_"), region_problem_expr(value)])
-            )
+            err = err.when(present).then(pl.concat_str([pl.lit("region_"), region_problem_expr(v)]))
         elif code == "zone" and ctx.zone_code:
-            err = err.when(present & (value != ctx.zone_code)).then(pl.lit("zone_mismatch"))
+            err = err.when(present & (v != ctx.zone_code)).then(pl.lit("zone_mismatch"))
         if f.max_length:
-            err = err.when(value.str.len_chars() > f.max_length).then(pl.lit("too_long"))
-        return value, err.otherwise(null_str), params
+            err = err.when(v.str.len_chars() > f.max_length).then(pl.lit("too_long"))
+        return _Parsed(clean, {f"__v_{code}": c}, err.otherwise(null_str), params)
     if f.kind == Kind.ENUM:
         labels = ENUM_LABELS.get(code, {})
         mapping = _enum_map({ch: labels.get(ch, ()) for ch in f.choices})
         value = _fold_expr(c).replace_strict(mapping, default=None, return_dtype=pl.String)
         names = enum_choices(f)
-        params["choices_zh"] = "、".join(f"{k}（{v}）" if v != k else k for k, v in names.items())
+        params["choices_zh"] = "、".join(f"{k}（{n}）" if n != k else k for k, n in names.items())
         params["choices_en"] = ", ".join(names)
         err = (
-            pl.when(~present & f.required)
+            pl.when(~present & pl.lit(f.required))
             .then(pl.lit("required"))
-            .when(present & value.is_null())
+            .when(present & v.is_null())
             .then(pl.lit("bad_enum"))
             .otherwise(null_str)
         )
-        return value, err, params
+        return _Parsed(clean, {f"__v_{code}": value}, err, params)
     if f.kind == Kind.BOOL:
         mapping = _enum_map(
             {"true": ("是", "yes", "y", "1", "t"), "false": ("否", "no", "n", "0", "f")}
         )
         text = _fold_expr(c).replace_strict(mapping, default=None, return_dtype=pl.String)
-        value = text == "true"
-        err = pl.when(present & text.is_null()).then(pl.lit("bad_bool")).otherwise(null_str)
-        return value, err, params
+        err = pl.when(present & v.is_null()).then(pl.lit("bad_bool")).otherwise(null_str)
+        return _Parsed(clean, {f"__v_{code}": text == "true"}, err, params)
     if f.kind == Kind.DATE:
-        value = _date_expr(c)
         err = (
-            pl.when(~present & f.required)
+            pl.when(~present & pl.lit(f.required))
             .then(pl.lit("required"))
-            .when(present & value.is_null())
+            .when(present & v.is_null())
             .then(pl.lit("bad_date"))
         )
         if code == "registered_on":
-            err = err.when(value > ctx.today).then(pl.lit("future_date"))
-        return value, err.otherwise(null_str), params
+            err = err.when(v > ctx.today).then(pl.lit("future_date"))
+        return _Parsed(clean, {f"__v_{code}": _date_expr(c)}, err.otherwise(null_str), params)
     # numbers
     num, ok, pct = _number_expr(c)
+    pct_col = pl.col(f"__pct_{code}")
+    values = {f"__pct_{code}": pct}
+    if f.kind == Kind.RATIO:
+        values[f"__num_{code}"] = num
+        values[f"__v_{code}"] = pl.when(pct).then(num / 100).otherwise(num)
+    else:
+        values[f"__v_{code}"] = num
     err = (
-        pl.when(~present & f.required)
+        pl.when(~present & pl.lit(f.required))
         .then(pl.lit("required"))
-        .when(present & ~ok)
+        .when(present & v.is_null())
         .then(pl.lit("not_a_number"))
     )
     if f.kind == Kind.RATIO:
-        value = pl.when(pct).then(num / 100).otherwise(num)
-        err = err.when(~pct & (num.abs() > 1)).then(pl.lit("ratio_not_fraction"))
-    else:
-        value = num
-        err = err.when(pct).then(pl.lit("percent_not_allowed"))
-    if f.kind == Kind.INT:
-        err = err.when((value != value.round(0)) | (value.abs() > 2**53)).then(
-            pl.lit("not_integer")
+        err = err.when(~pct_col & (pl.col(f"__num_{code}").abs() > 1)).then(
+            pl.lit("ratio_not_fraction")
         )
+    else:
+        err = err.when(pct_col).then(pl.lit("percent_not_allowed"))
+    if f.kind == Kind.INT:
+        err = err.when((v != v.round(0)) | (v.abs() > 2**53)).then(pl.lit("not_integer"))
     if code == "year":
         params["max"] = str(ctx.today.year)
-        err = err.when((value < 2000) | (value > ctx.today.year)).then(pl.lit("year_range"))
+        err = err.when((v < 2000) | (v > ctx.today.year)).then(pl.lit("year_range"))
     else:
         if f.minimum is not None:
-            err = err.when(value < f.minimum).then(pl.lit("below_minimum"))
+            err = err.when(v < f.minimum).then(pl.lit("below_minimum"))
         if f.maximum is not None:
-            err = err.when(value > f.maximum).then(pl.lit("above_maximum"))
-    err = err.otherwise(null_str)
-    if f.kind == Kind.INT:
-        value = pl.when(err.is_null()).then(value).cast(pl.Int64, strict=False)
-    return value, err, params
+            err = err.when(v > f.maximum).then(pl.lit("above_maximum"))
+    return _Parsed(clean, values, err.otherwise(null_str), params)
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -1321,18 +1331,31 @@ class _Part:
 
 
 def _type_cells(
-    part: _Part, ctx: _Ctx, type_choices=None
+    part: _Part, ctx: _Ctx, type_choices: dict[str, tuple[str, str]] | None = None
 ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """Parse every present column; returns the frame with `__v_<code>` columns and cell issues."""
     frame = part.frame
     present = [c for c in part.fields if c in frame.columns]
     parsed = {code: _parse_field(part.fields[code], ctx, type_choices) for code in present}
+    # materialise each stage so no expression is evaluated twice
+    frame = frame.with_columns(*[p.clean.alias(f"__c_{code}") for code, p in parsed.items()])
     frame = frame.with_columns(
-        *[v.alias(f"__v_{code}") for code, (v, _, _) in parsed.items()],
-        *[e.alias(f"__e_{code}") for code, (_, e, _) in parsed.items()],
+        *[e.alias(name) for p in parsed.values() for name, e in p.values.items()]
     )
+    frame = frame.with_columns(*[p.error.alias(f"__e_{code}") for code, p in parsed.items()])
+    frame = frame.with_columns(
+        *[
+            pl.when(pl.col(f"__e_{code}").is_null())
+            .then(pl.col(f"__v_{code}"))
+            .alias(f"__v_{code}")
+            for code in parsed
+        ]
+    )
+    helpers = [c for c in frame.columns if c.startswith(("__c_", "__pct_", "__num_"))]
+    frame = frame.drop(helpers)
     issues: list[pl.DataFrame] = []
-    for code, (_, _, params) in parsed.items():
+    for code, p in parsed.items():
+        params = p.params
         f = part.fields[code]
         bad = frame.filter(pl.col(f"__e_{code}").is_not_null())
         if bad.height == 0:
