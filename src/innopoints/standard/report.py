@@ -126,7 +126,9 @@ def write_error_report(
                 comments += 1
             return cell
 
-        def place(row_marks: dict[str, list[tuple[str, str, str]]]) -> dict:
+        def place(
+            row_marks: dict[str, list[tuple[str, str, str]]], headers: list[str] = headers
+        ) -> dict:
             # issues naming no column of this sheet go on the first column
             placed: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
             for column, found in row_marks.items():
