@@ -1,4 +1,4 @@
-"""Shared builders for the import/export tests (no Django)."""
+"""Builders for the import/export tests (no Django); imported as a plain module."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import datetime as dt
 import random
 
 import polars as pl
-import pytest
 
-from innopoints.standard.codes import USCC_CHARSET, make_uscc
+from innopoints.standard.codes import make_uscc
 
 TODAY = dt.date(2025, 6, 30)
 
@@ -111,9 +110,4 @@ def sample_frames(n: int = 20, years: int = 3, seed: int = 1) -> dict[str, pl.Da
     return {"enterprises": ent, "yearly": yearly, "qualifications": qual, "negatives": neg}
 
 
-@pytest.fixture
-def frames() -> dict[str, pl.DataFrame]:
-    return sample_frames()
-
-
-__all__ = ["TODAY", "USCC_CHARSET", "sample_frames", "uscc"]
+__all__ = ["TODAY", "sample_frames", "uscc"]
