@@ -29,8 +29,11 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-messages: $(STAMP)  ## compile the translation catalogues (.po → .mo)
-	$(BIN)/python -m innopoints.web.i18n_compile
+messages: $(STAMP)  ## refresh and compile the Chinese catalogue (needs Debian gettext)
+	cd src/innopoints && DJANGO_SETTINGS_MODULE=innopoints.site.settings \
+	  ../../$(BIN)/django-admin makemessages -l zh_Hans --ignore "engine/*" --ignore "specs/*"
+	cd src/innopoints && DJANGO_SETTINGS_MODULE=innopoints.site.settings \
+	  ../../$(BIN)/django-admin compilemessages -l zh_Hans
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
