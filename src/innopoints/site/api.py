@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from innopoints.enterprises.api import router as enterprises_router
+from innopoints.scoring.api import router as scoring_router
 
 api = NinjaAPI(
     title="innopoints API",
@@ -13,3 +14,4 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", enterprises_router)
+api.add_router("/scoring", scoring_router)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "innopoints.audit",
     "innopoints.jobs",
     "innopoints.enterprises",
+    "innopoints.scoring",
 ]
 
 MIDDLEWARE = [

@@ -31,5 +31,6 @@ urlpatterns = [
     path("export/", enterprise_views.export_page, name="export"),
     path("audit/", audit_trail, name="audit-trail"),
     path("jobs/<int:job_id>/", web_views.job_status, name="job-status"),
+    path("scoring/", include("innopoints.scoring.urls")),
     path("api/", api.urls),
 ]
