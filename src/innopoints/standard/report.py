@@ -147,7 +147,7 @@ def write_error_report(
         body = sheet.raw.select("_row", *headers)
         if only_problem_rows:
             rows_with = pl.Series([r for (s, r) in marks if s == sheet.name], dtype=pl.Int64)
-            body = body.filter(pl.col("_row").is_in(rows_with))
+            body = body.filter(pl.col("_row").is_in(rows_with.implode()))
         expected = sheet.header_row + 1
         for values in body.iter_rows():
             excel_row = values[0]

@@ -1454,7 +1454,7 @@ def _dup_issues(
         "first_sheet": pl.col("__fs"),
     }
     if extra_year:
-        extra["year"] = pl.col("__v_year")
+        extra["year"] = pl.col("__v_year").cast(pl.Int64)
     return [
         _issues(
             f,
@@ -1493,14 +1493,18 @@ def _enterprises(part: _Part, ctx: _Ctx) -> tuple[pl.DataFrame, list[pl.DataFram
             if code == "uscc":
                 continue
             v = pl.col(f"__v_{code}")
-            first_v = v.drop_nulls().first().over(group)
-            first_raw = pl.col(code).filter(v.is_not_null()).first().over(group)
-            first_row = pl.col("_row").filter(v.is_not_null()).first().over(group)
+            # window values are computed on all rows before the issue rows are picked
+            with_first = combined.with_columns(
+                v.drop_nulls().first().over(group).alias("__fv"),
+                pl.col(code).filter(v.is_not_null()).first().over(group).alias("__fraw"),
+                pl.col("_row").filter(v.is_not_null()).first().over(group).alias("__frow"),
+            )
+            first_raw, first_row = pl.col("__fraw"), pl.col("__frow")
             f = part.fields[code]
             issues.append(
                 _issues(
-                    combined,
-                    v.is_not_null() & (v != first_v),
+                    with_first,
+                    v.is_not_null() & (v != pl.col("__fv")),
                     code="enterprise_conflict",
                     field_code=code,
                     column=_header_expr(code, part.headers, f.header_zh),
@@ -1518,7 +1522,7 @@ def _enterprises(part: _Part, ctx: _Ctx) -> tuple[pl.DataFrame, list[pl.DataFram
         else pl.lit(False)
     )
     is_new = (
-        ~pl.col("__v_uscc").is_in(pl.Series(sorted(ctx.existing), dtype=pl.String))
+        ~pl.col("__v_uscc").is_in(pl.Series(sorted(ctx.existing), dtype=pl.String).implode())
         if ctx.existing is not None
         else pl.lit(True)
     )
@@ -1581,7 +1585,7 @@ def _references(
         issues.append(
             _issues(
                 frame,
-                ok_uscc & ~pl.col("__v_uscc").is_in(known),
+                ok_uscc & ~pl.col("__v_uscc").is_in(known.implode()),
                 code="unknown_enterprise",
                 field_code="uscc",
                 column=column,
