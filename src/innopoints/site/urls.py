@@ -1,7 +1,7 @@
 """URL configuration."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.i18n import set_language
 
 from innopoints.audit.views import audit_trail
