@@ -37,6 +37,8 @@ MATRIX = [
     ("/export/?zone={zone}&format=xlsx&headers=zh", expect(302, 200, 200, 200, 403, 403)),
     ("/audit/", expect(302, 200, 200, 403, 403, 403)),
     ("/jobs/{job}/", expect(302, 200, 404, 404, 404, 404)),
+    ("/zones/", expect(302, 302, 302, 403, 403, 403)),
+    ("/zones/Z1/", expect(302, 200, 404, 404, 404, 404)),
     ("/api/zones", expect(401, 200, 200, 200, 200, 200)),
     ("/api/enterprises", expect(401, 200, 200, 200, 200, 200)),
     (f"/api/enterprises/{OWN}", expect(401, 200, 404, 200, 200, 404)),

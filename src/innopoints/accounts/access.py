@@ -58,3 +58,17 @@ def is_zone_admin(user) -> bool:
 def can_manage_users(user, zone) -> bool:
     """Zone admins manage the people of their zones."""
     return zone.id in admin_zone_ids(user)
+
+
+def people_of_zone(user, zone):
+    """Profiles attached to a zone (its admins and supervisors, its firms' users), for its admins."""
+    from django.db.models import Q
+
+    if zone.id not in admin_zone_ids(user):
+        return Profile.objects.none()
+    return (
+        Profile.objects.filter(Q(zones=zone) | Q(enterprise__zone=zone))
+        .select_related("user", "enterprise", "bank")
+        .distinct()
+        .order_by("role", "user__username")
+    )

@@ -396,9 +396,12 @@ def do_import_file(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     outcome = ImportOutcome(batch=batch)
+    custom_fields = zone.custom_fields()
     progress(0.02, "reading file")
     try:
-        workbook = tabular.read_workbook(path, file_name)
+        workbook = tabular.read_workbook(
+            path, file_name, custom_fields=custom_fields, require_name=False
+        )
     except tabular.ImportFileError as exc:
         outcome.file_error = {"code": exc.code, "zh": exc.message_zh, "en": exc.message_en}
         return _finish(actor, zone, outcome, written=False)
@@ -406,7 +409,7 @@ def do_import_file(
     existing_usccs = set(Enterprise.objects.filter(zone=zone).values_list("uscc", flat=True))
     result = tabular.validate(
         workbook,
-        custom_fields=zone.custom_fields(),
+        custom_fields=custom_fields,
         zone_code=zone.code,
         existing_usccs=existing_usccs,
         reference_medians=_zone_medians(zone),

@@ -32,5 +32,6 @@ urlpatterns = [
     path("audit/", audit_trail, name="audit-trail"),
     path("jobs/<int:job_id>/", web_views.job_status, name="job-status"),
     path("scoring/", include("innopoints.scoring.urls")),
+    path("zones/", include("innopoints.zones.urls")),
     path("api/", api.urls),
 ]
