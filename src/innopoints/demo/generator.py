@@ -82,333 +82,69 @@ class IndustryGroup:
     asset_turnover: float  # total assets ÷ revenue
 
 
-INDUSTRIES: tuple[IndustryGroup, ...] = (
-    IndustryGroup(
-        "electronics",
-        0.15,
-        (
-            ("C3911", 1),
-            ("C3921", 1),
-            ("C3922", 0.5),
-            ("C3971", 0.5),
-            ("C3972", 0.5),
-            ("C3973", 1),
-            ("C3976", 1),
-            ("C3982", 1.2),
-            ("C3983", 1.2),
-            ("C3985", 1),
-            ("C39", 0.5),
-        ),
-        ("电子科技", "电子", "光电科技", "微电子", "半导体", "通信技术", "电子技术", "传感技术"),
-        3000,
-        80,
-        0.045,
-        0.22,
-        0.65,
-        -1.3,
-        -0.6,
-        -3.0,
-        -1.5,
-        0.6,
-        1.1,
-    ),
-    IndustryGroup(
-        "software",
-        0.16,
-        (
-            ("I6511", 0.5),
-            ("I6513", 3),
-            ("I6520", 0.6),
-            ("I6531", 2),
-            ("I6532", 1),
-            ("I6540", 0.5),
-            ("I6550", 0.5),
-            ("I6560", 1),
-            ("I65", 1),
-        ),
-        ("软件", "软件技术", "信息技术", "信息科技", "数据科技", "智能科技", "网络技术"),
-        1000,
-        35,
-        0.09,
-        0.45,
-        0.70,
-        -2.4,
-        -4.0,
-        -5.0,
-        0.2,
-        0.12,
-        0.8,
-    ),
-    IndustryGroup(
-        "internet",
-        0.04,
-        (("I6429", 1), ("I6431", 1), ("I6433", 0.6), ("I6450", 1), ("I64", 0.6)),
-        ("网络科技", "互联网科技", "数字科技", "信息服务"),
-        800,
-        40,
-        0.07,
-        0.38,
-        0.55,
-        -2.6,
-        -4.5,
-        -4.0,
-        -0.3,
-        0.08,
-        0.8,
-    ),
-    IndustryGroup(
-        "telecom",
-        0.01,
-        (("I6319", 1), ("I63", 0.3)),
-        ("通信", "通信技术", "通讯"),
-        1500,
-        60,
-        0.03,
-        0.30,
-        0.50,
-        -2.8,
-        -2.5,
-        -5.0,
-        -1.0,
-        0.05,
-        1.2,
-    ),
-    IndustryGroup(
-        "research",
-        0.06,
-        (("M7320", 5), ("M7310", 1.5), ("M7340", 2), ("M7330", 0.5), ("M73", 1)),
-        ("科技", "生物技术", "新材料技术", "技术开发"),
-        500,
-        35,
-        0.15,
-        0.55,
-        0.60,
-        -1.0,
-        -1.5,
-        -4.0,
-        -1.5,
-        0.10,
-        1.3,
-    ),
-    IndustryGroup(
-        "tech_services",
-        0.08,
-        (
-            ("M7512", 1),
-            ("M7513", 1),
-            ("M7514", 1),
-            ("M7515", 1),
-            ("M7516", 1),
-            ("M7517", 0.3),
-            ("M7519", 1),
-            ("M7520", 0.5),
-            ("M7530", 0.5),
-            ("M7540", 0.3),
-            ("M75", 1),
-        ),
-        ("科技发展", "技术服务", "环保科技", "新能源科技", "新材料科技", "节能技术", "科技咨询"),
-        500,
-        40,
-        0.06,
-        0.35,
-        0.45,
-        -2.0,
-        -1.6,
-        -4.0,
-        -1.0,
-        0.05,
-        1.0,
-    ),
-    IndustryGroup(
-        "professional",
-        0.03,
-        (("M7452", 1), ("M7491", 1), ("M74", 0.5)),
-        ("检测技术", "检测", "工业设计", "工程技术"),
-        700,
-        35,
-        0.04,
-        0.40,
-        0.40,
-        -2.6,
-        -2.0,
-        -4.0,
-        -1.5,
-        0.03,
-        0.9,
-    ),
-    IndustryGroup(
-        "general_equipment",
-        0.06,
-        (
-            ("C3421", 1),
-            ("C3441", 1),
-            ("C3451", 0.6),
-            ("C3491", 1),
-            ("C3493", 0.5),
-            ("C34", 0.6),
-        ),
-        ("机械", "机械制造", "智能装备", "机器人", "精密机械", "机电设备"),
-        4000,
-        90,
-        0.035,
-        0.18,
-        0.55,
-        -1.6,
-        -0.2,
-        -3.2,
-        -2.5,
-        0.35,
-        1.2,
-    ),
-    IndustryGroup(
-        "special_equipment",
-        0.08,
-        (
-            ("C3544", 0.5),
-            ("C3562", 0.8),
-            ("C3581", 1),
-            ("C3584", 1),
-            ("C3591", 1),
-            ("C3599", 0.8),
-            ("C35", 0.6),
-        ),
-        ("装备制造", "医疗器械", "环保设备", "专用设备", "医疗科技", "智能装备"),
-        3500,
-        85,
-        0.04,
-        0.20,
-        0.58,
-        -1.5,
-        -0.3,
-        -3.0,
-        -2.2,
-        0.30,
-        1.2,
-    ),
-    IndustryGroup(
-        "pharma",
-        0.08,
-        (
-            ("C2710", 1),
-            ("C2720", 1.2),
-            ("C2740", 1),
-            ("C2761", 1),
-            ("C2762", 0.6),
-            ("C2770", 0.6),
-            ("C27", 0.5),
-        ),
-        ("生物医药", "药业", "制药", "生物科技", "医药科技", "生物制药"),
-        5000,
-        90,
-        0.06,
-        0.20,
-        0.62,
-        -0.9,
-        -1.2,
-        -2.2,
-        -3.5,
-        0.30,
-        1.6,
-    ),
-    IndustryGroup(
-        "electrical",
-        0.06,
-        (
-            ("C3812", 1),
-            ("C3823", 1),
-            ("C3824", 0.8),
-            ("C3825", 0.8),
-            ("C3841", 0.8),
-            ("C38", 0.5),
-        ),
-        ("电气", "电气设备", "电力科技", "新能源科技", "电源科技", "电池科技"),
-        4000,
-        100,
-        0.035,
-        0.16,
-        0.55,
-        -1.7,
-        -0.3,
-        -3.0,
-        -2.6,
-        0.40,
-        1.1,
-    ),
-    IndustryGroup(
-        "instruments",
-        0.04,
-        (("C4011", 1), ("C4014", 1), ("C4021", 1), ("C4028", 0.8), ("C40", 0.5)),
-        ("仪器仪表", "测控技术", "仪器", "分析仪器", "自动化"),
-        2500,
-        70,
-        0.055,
-        0.25,
-        0.62,
-        -1.3,
-        -0.4,
-        -3.2,
-        -1.4,
-        0.30,
-        1.1,
-    ),
-    IndustryGroup(
-        "chemicals",
-        0.04,
-        (("C2614", 1), ("C2641", 1), ("C2661", 1), ("C2662", 1), ("C26", 0.5)),
-        ("化工", "新材料", "精细化工", "化学"),
-        6000,
-        150,
-        0.03,
-        0.13,
-        0.50,
-        -1.5,
-        -1.0,
-        -4.0,
-        -4.0,
-        0.35,
-        1.3,
-    ),
-    IndustryGroup(
-        "other_manufacturing",
-        0.06,
-        (
-            ("C3670", 1.5),
-            ("C2929", 1),
-            ("C3360", 0.8),
-            ("C3743", 0.5),
-            ("C1491", 0.6),
-            ("D4416", 0.4),
-        ),
-        ("汽车零部件", "塑料制品", "金属科技", "航空科技", "食品科技", "光伏科技", "实业"),
-        3000,
-        110,
-        0.02,
-        0.10,
-        0.35,
-        -2.5,
-        -0.8,
-        -2.5,
-        -4.0,
-        0.25,
-        1.1,
-    ),
-    IndustryGroup(
-        "trade",
-        0.02,
-        (("F5176", 1), ("F5177", 0.5)),
-        ("科贸", "电子商务", "商贸"),
-        2000,
-        150,
-        0.008,
-        0.10,
-        0.15,
-        -4.0,
-        -3.0,
-        -4.0,
-        -2.5,
-        0.15,
-        0.6,
-    ),
+# One row per industry group: share of the zone's firms, then the profile fields of
+# `IndustryGroup` in order (revenue 万元, 万元 per person, R&D intensity, tech-staff share,
+# high-tech revenue share, log-rate constants for invention / utility / design patents and
+# software copyrights, probability of exporting, assets ÷ revenue).
+# fmt: off
+_PROFILES: dict[str, tuple[float, ...]] = {
+    #                      share  revenue rev/staff  rd_int tech  ht     inv   util  design  soft  export turnover
+    "electronics":           (0.15,   3000,    80, 0.045, 0.22, 0.65,  -1.3,  -0.6,  -3.0,  -1.5, 0.60, 1.1),
+    "software":              (0.16,   1000,    35, 0.090, 0.45, 0.70,  -2.4,  -4.0,  -5.0,   0.2, 0.12, 0.8),
+    "internet":              (0.04,    800,    40, 0.070, 0.38, 0.55,  -2.6,  -4.5,  -4.0,  -0.3, 0.08, 0.8),
+    "telecom":               (0.01,   1500,    60, 0.030, 0.30, 0.50,  -2.8,  -2.5,  -5.0,  -1.0, 0.05, 1.2),
+    "research":              (0.06,    500,    35, 0.150, 0.55, 0.60,  -1.0,  -1.5,  -4.0,  -1.5, 0.10, 1.3),
+    "tech_services":         (0.08,    500,    40, 0.060, 0.35, 0.45,  -2.0,  -1.6,  -4.0,  -1.0, 0.05, 1.0),
+    "professional":          (0.03,    700,    35, 0.040, 0.40, 0.40,  -2.6,  -2.0,  -4.0,  -1.5, 0.03, 0.9),
+    "general_equipment":     (0.06,   4000,    90, 0.035, 0.18, 0.55,  -1.6,  -0.2,  -3.2,  -2.5, 0.35, 1.2),
+    "special_equipment":     (0.08,   3500,    85, 0.040, 0.20, 0.58,  -1.5,  -0.3,  -3.0,  -2.2, 0.30, 1.2),
+    "pharma":                (0.08,   5000,    90, 0.060, 0.20, 0.62,  -0.9,  -1.2,  -2.2,  -3.5, 0.30, 1.6),
+    "electrical":            (0.06,   4000,   100, 0.035, 0.16, 0.55,  -1.7,  -0.3,  -3.0,  -2.6, 0.40, 1.1),
+    "instruments":           (0.04,   2500,    70, 0.055, 0.25, 0.62,  -1.3,  -0.4,  -3.2,  -1.4, 0.30, 1.1),
+    "chemicals":             (0.04,   6000,   150, 0.030, 0.13, 0.50,  -1.5,  -1.0,  -4.0,  -4.0, 0.35, 1.3),
+    "other_manufacturing":   (0.06,   3000,   110, 0.020, 0.10, 0.35,  -2.5,  -0.8,  -2.5,  -4.0, 0.25, 1.1),
+    "trade":                 (0.02,   2000,   150, 0.008, 0.10, 0.15,  -4.0,  -3.0,  -4.0,  -2.5, 0.15, 0.6),
+}
+
+# GB/T 4754-2017 codes (class level, or division level as some registries keep) and relative weights.
+_CODES: dict[str, tuple[tuple[str, float], ...]] = {
+    "electronics": (("C3911", 1), ("C3921", 1), ("C3922", 0.5), ("C3971", 0.5), ("C3972", 0.5), ("C3973", 1), ("C3976", 1), ("C3982", 1.2), ("C3983", 1.2), ("C3985", 1), ("C39", 0.5)),
+    "software": (("I6511", 0.5), ("I6513", 3), ("I6520", 0.6), ("I6531", 2), ("I6532", 1), ("I6540", 0.5), ("I6550", 0.5), ("I6560", 1), ("I65", 1)),
+    "internet": (("I6429", 1), ("I6431", 1), ("I6433", 0.6), ("I6450", 1), ("I64", 0.6)),
+    "telecom": (("I6319", 1), ("I63", 0.3)),
+    "research": (("M7320", 5), ("M7310", 1.5), ("M7340", 2), ("M7330", 0.5), ("M73", 1)),
+    "tech_services": (("M7512", 1), ("M7513", 1), ("M7514", 1), ("M7515", 1), ("M7516", 1), ("M7517", 0.3), ("M7519", 1), ("M7520", 0.5), ("M7530", 0.5), ("M7540", 0.3), ("M75", 1)),
+    "professional": (("M7452", 1), ("M7491", 1), ("M74", 0.5)),
+    "general_equipment": (("C3421", 1), ("C3441", 1), ("C3451", 0.6), ("C3491", 1), ("C3493", 0.5), ("C34", 0.6)),
+    "special_equipment": (("C3544", 0.5), ("C3562", 0.8), ("C3581", 1), ("C3584", 1), ("C3591", 1), ("C3599", 0.8), ("C35", 0.6)),
+    "pharma": (("C2710", 1), ("C2720", 1.2), ("C2740", 1), ("C2761", 1), ("C2762", 0.6), ("C2770", 0.6), ("C27", 0.5)),
+    "electrical": (("C3812", 1), ("C3823", 1), ("C3824", 0.8), ("C3825", 0.8), ("C3841", 0.8), ("C38", 0.5)),
+    "instruments": (("C4011", 1), ("C4014", 1), ("C4021", 1), ("C4028", 0.8), ("C40", 0.5)),
+    "chemicals": (("C2614", 1), ("C2641", 1), ("C2661", 1), ("C2662", 1), ("C26", 0.5)),
+    "other_manufacturing": (("C3670", 1.5), ("C2929", 1), ("C3360", 0.8), ("C3743", 0.5), ("C1491", 0.6), ("D4416", 0.4)),
+    "trade": (("F5176", 1), ("F5177", 0.5)),
+}
+_WORDS: dict[str, tuple[str, ...]] = {
+    "electronics": ("电子科技", "电子", "光电科技", "微电子", "半导体", "通信技术", "电子技术", "传感技术"),
+    "software": ("软件", "软件技术", "信息技术", "信息科技", "数据科技", "智能科技", "网络技术"),
+    "internet": ("网络科技", "互联网科技", "数字科技", "信息服务"),
+    "telecom": ("通信", "通信技术", "通讯"),
+    "research": ("科技", "技术开发", "新材料技术", "工程技术研究"),
+    "tech_services": ("科技发展", "技术服务", "科技", "技术推广"),
+    "professional": ("检测技术", "检测", "工业设计", "工程技术"),
+    "general_equipment": ("机械", "机械制造", "精密机械", "机电设备", "装备科技"),
+    "special_equipment": ("装备制造", "专用设备", "智能装备", "机械设备"),
+    "pharma": ("生物医药", "药业", "制药", "生物科技", "医药科技", "生物制药"),
+    "electrical": ("电气", "电气设备", "电力科技", "电机", "电源科技", "电力电子"),
+    "instruments": ("仪器仪表", "测控技术", "仪器", "分析仪器", "自动化"),
+    "chemicals": ("化工", "新材料", "精细化工", "化学"),
+    "other_manufacturing": ("实业", "科技"),
+    "trade": ("科贸", "电子商务", "商贸"),
+}
+# fmt: on
+
+INDUSTRIES: tuple[IndustryGroup, ...] = tuple(
+    IndustryGroup(key, p[0], _CODES[key], _WORDS[key], *p[1:]) for key, p in _PROFILES.items()
 )
 
 # Name words for codes whose group words would not fit (an auto-parts maker is no 食品科技).
@@ -1407,7 +1143,8 @@ def _qualifications(
     return out
 
 
-_VALIDITY = {  # how long a certificate lasts
+_VALIDITY = {  # how long a certificate lasts (科技型中小企业: to 31 Dec of its year)
+    "tech_sme": "0y",
     "high_tech": "3y",
     "innovative_sme": "3y",
     "srdi_sme": "3y",
@@ -1429,76 +1166,54 @@ _CERT_PREFIX = {
 def _qual_frame(
     quals: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], usccs: pl.Series
 ) -> pl.DataFrame:
-    """The qualification table from the issued certificates."""
-    parts = [
-        pl.DataFrame(
-            {
-                "firm": firms.astype(np.int64),
-                "type": [kind] * firms.shape[0],
-                "year": years.astype(np.int64),
-                "vf": vf.astype(np.int32),
-            },
-            schema={"firm": pl.Int64, "type": pl.String, "year": pl.Int64, "vf": pl.Int32},
-        )
-        for kind, firms, years, vf in quals
-    ]
-    frame = (
-        pl.concat(parts)
-        if parts
-        else pl.DataFrame(
-            schema={"firm": pl.Int64, "type": pl.String, "year": pl.Int64, "vf": pl.Int32}
-        )
+    """The qualification table from the issued certificates (in enterprise order)."""
+    kinds = list(QUALIFICATION_TYPES)
+    empty = np.empty(0, dtype=np.int64)
+    firm = np.concatenate([f for _, f, _, _ in quals] or [empty]).astype(np.int64)
+    kind = np.concatenate([np.full(f.shape[0], kinds.index(k)) for k, f, _, _ in quals] or [empty])
+    year = np.concatenate([y for _, _, y, _ in quals] or [empty]).astype(np.int64)
+    vf = np.concatenate([v for _, _, _, v in quals] or [empty]).astype("datetime64[D]")
+    # Valid until the day before the same date k years on (28 Feb for a 29 Feb start).
+    month = vf.astype("datetime64[M]")
+    day = vf - month.astype("datetime64[D]")
+    months = np.array([0 if k == "tech_sme" else 12 * int(_VALIDITY[k][0]) for k in kinds])
+    vu = (month + months[kind]).astype("datetime64[D]") + day - np.timedelta64(1, "D")
+    year_end = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]") + np.timedelta64(
+        364, "D"
     )
-    frame = frame.with_columns(
-        pl.col("vf").cast(pl.Date).alias("valid_from"),
-        pl.int_range(pl.len()).over("type", "year").alias("seq"),
-        pl.col("type").replace_strict(_CERT_PREFIX, default="").alias("prefix"),
+    year_end = year_end + ((year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0)))
+    vu = np.where(np.asarray(kinds)[kind] == "tech_sme", year_end, vu)
+    order = np.lexsort((vf, kind, firm))
+    firm, kind, year, vf, vu = firm[order], kind[order], year[order], vf[order], vu[order]
+    frame = pl.DataFrame(
+        {
+            "firm": firm,
+            "type": pl.Series(kinds).gather(pl.Series(kind)),
+            "year": year,
+            "valid_from": pl.Series(vf.astype(np.int64).astype(np.int32)).cast(pl.Date),
+            "valid_until": pl.Series(vu.astype(np.int64).astype(np.int32)).cast(pl.Date),
+        }
     )
-    validity = pl.col("type").replace_strict(_VALIDITY, default=None)
-    province = usccs.str.slice(2, 2).alias("prov")
-    region = usccs.str.slice(2, 6).alias("region")
-    frame = frame.with_columns(
-        pl.lit(usccs).gather(pl.col("firm")).alias("uscc"),
-        pl.lit(province).gather(pl.col("firm")).alias("prov"),
-        pl.lit(region).gather(pl.col("firm")).alias("region"),
-    )
-    until = (
-        pl.when(pl.col("type") == "tech_sme")
-        .then(pl.date(pl.col("year"), 12, 31))
-        .when(validity == "1y")
-        .then(pl.col("valid_from").dt.offset_by("1y").dt.offset_by("-1d"))
-        .otherwise(pl.col("valid_from").dt.offset_by("3y").dt.offset_by("-1d"))
-    )
+    uscc = usccs.gather(pl.Series(firm))
+    seq = (pl.int_range(pl.len()).over("type", "year") + 1).cast(pl.String)
+    year_s = pl.col("year").cast(pl.String)
     cert = (
         pl.when(pl.col("type") == "high_tech")
-        .then(
-            pl.concat_str(
-                "prefix",
-                pl.col("year").cast(pl.String),
-                "prov",
-                pl.col("seq").add(1).cast(pl.String).str.zfill(6),
-            )
-        )
+        .then(pl.concat_str(pl.lit("GR"), year_s, pl.col("uscc").str.slice(2, 2), seq.str.zfill(6)))
         .when(pl.col("type") == "tech_sme")
-        .then(
-            pl.concat_str(
-                pl.col("year").cast(pl.String),
-                "region",
-                pl.col("seq").add(1).cast(pl.String).str.zfill(8),
-            )
-        )
+        .then(pl.concat_str(year_s, pl.col("uscc").str.slice(2, 6), seq.str.zfill(8)))
         .otherwise(
             pl.concat_str(
-                "prefix",
-                pl.col("year").cast(pl.String),
-                "prov",
-                pl.col("seq").add(1).cast(pl.String).str.zfill(5),
+                pl.col("type").replace_strict(_CERT_PREFIX, default=""),
+                year_s,
+                pl.col("uscc").str.slice(2, 2),
+                seq.str.zfill(5),
             )
         )
     )
-    return frame.select(
-        "uscc", "type", cert.alias("certificate_no"), "valid_from", until.alias("valid_until")
-    ).sort("uscc", "type", "valid_from")
+    return frame.with_columns(uscc=uscc).select(
+        "uscc", "type", cert.alias("certificate_no"), "valid_from", "valid_until"
+    )
 
 
 _NEG_SHARES = {
