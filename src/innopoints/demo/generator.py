@@ -209,6 +209,12 @@ def _name_parts() -> dict:
         return json.load(handle)
 
 
+def _groups(*keys: str) -> list[int]:
+    """Indices of industry groups by key."""
+    index = {group.key: i for i, group in enumerate(INDUSTRIES)}
+    return [index[key] for key in keys]
+
+
 def _flat_codes() -> tuple[list[str], np.ndarray, np.ndarray]:
     """All codes, their group index and their probability."""
     codes, groups, probs = [], [], []
@@ -245,9 +251,9 @@ class DemoZone:
         cleared by then (cleared_on null or after 31 Dec).
         """
         panel = self.yearly.join(self.enterprises, on="uscc", how="left", maintain_order="left")
-        enterprise_cols = [c for c in self.enterprises.columns]
+        enterprise_cols = [c for c in self.enterprises.columns if c != "uscc"]
         yearly_cols = [c for c in self.yearly.columns if c not in ("uscc", "year")]
-        panel = panel.select("uscc", "year", *enterprise_cols[1:], *yearly_cols)
+        panel = panel.select("uscc", "year", *enterprise_cols, *yearly_cols)
         keys = panel.select("uscc", "year")
         year_lo = int(keys["year"].min()) if keys.height else 0
         year_hi = int(keys["year"].max()) if keys.height else 0
@@ -272,10 +278,10 @@ class DemoZone:
             .otherwise(pl.col("cleared_on").dt.year().cast(pl.Int64) - 1)
             .alias("y1"),
         )
-        for prefix, table, types in (
-            ("has_", quals, QUALIFICATION_TYPES),
-            ("neg_", negs, NEGATIVE_TYPES),
-        ):
+        # The standard's types always get a column; a zone's own types present get one too.
+        qual_types = [*QUALIFICATION_TYPES, *sorted(set(quals["type"]) - set(QUALIFICATION_TYPES))]
+        neg_types = [*NEGATIVE_TYPES, *sorted(set(negs["type"]) - set(NEGATIVE_TYPES))]
+        for prefix, table, types in (("has_", quals, qual_types), ("neg_", negs, neg_types)):
             spans = table.with_columns(
                 pl.max_horizontal("y0", pl.lit(year_lo)).alias("y0"),
                 pl.min_horizontal("y1", pl.lit(year_hi)).alias("y1"),
@@ -290,7 +296,7 @@ class DemoZone:
                     "uscc", "year", pl.lit(True).alias(f"{prefix}{kind}")
                 )
                 keys = keys.join(hit, on=["uscc", "year"], how="left", maintain_order="left")
-        flag_cols = [f"has_{k}" for k in QUALIFICATION_TYPES] + [f"neg_{k}" for k in NEGATIVE_TYPES]
+        flag_cols = [f"has_{k}" for k in qual_types] + [f"neg_{k}" for k in neg_types]
         keys = keys.with_columns(pl.col(c).fill_null(False) for c in flag_cols)
         return pl.concat([panel, keys.select(flag_cols)], how="horizontal")
 
@@ -449,6 +455,9 @@ def _make_names(
         todo = np.flatnonzero(dup.to_numpy())
         if todo.shape[0] == 0:
             break
+    else:  # practically unreachable: number what is still duplicated
+        tail = pl.Series([f"（{i}）" for i in range(todo.shape[0])])
+        names = names.scatter(todo, names.gather(pl.Series(todo)) + tail)
     return names
 
 
@@ -598,9 +607,9 @@ def generate_zone(
         {
             "uscc": usccs,
             "name": names,
-            "zone": pl.Series([zone_code]).gather(pl.Series(np.zeros(n, dtype=np.int64))),
+            "zone": pl.repeat(zone_code, n, dtype=pl.String, eager=True),
             "industry_code": pl.Series(codes).gather(pl.Series(code_idx)),
-            "region_code": pl.Series([region_code]).gather(pl.Series(np.zeros(n, dtype=np.int64))),
+            "region_code": pl.repeat(region_code, n, dtype=pl.String, eager=True),
             "registered_on": pl.Series(reg_days.astype(np.int32)).cast(pl.Date),
             "registered_capital": pl.Series(
                 np.where((rng.random(n) < 0.02) | (org == 1), np.nan, traits["registered_capital"])
@@ -631,14 +640,30 @@ def generate_zone(
             columns[f.code] = flat.cast(f.polars_dtype)
     yearly_df = pl.DataFrame(columns)
 
-    quals_df = _qual_frame(quals, usccs)
-    neg_df = negatives.select(
+    neg_df = negatives.sort("firm", "occurred_on").select(
         pl.lit(usccs).gather(pl.col("firm")).alias("uscc"),
         "type",
         "occurred_on",
         "cleared_on",
-    ).sort("uscc", "occurred_on")
+    )
+    quals_df = _without_barred_tech_sme(_qual_frame(quals, usccs), neg_df)
     return DemoZone(enterprises_df, yearly_df, quals_df, neg_df)
+
+
+def _without_barred_tech_sme(quals: pl.DataFrame, negatives: pl.DataFrame) -> pl.DataFrame:
+    """Drop 科技型中小企业 registrations made while a barring negative record was active."""
+    barring = negatives.filter(pl.col("type") != "research_misconduct")
+    barred = (
+        quals.filter(pl.col("type") == "tech_sme")
+        .join(barring.select("uscc", "occurred_on", "cleared_on"), on="uscc")
+        .filter(
+            (pl.col("occurred_on") <= pl.col("valid_from"))
+            & (pl.col("cleared_on").is_null() | (pl.col("cleared_on") > pl.col("valid_from")))
+        )
+        .select("uscc", "certificate_no")
+        .unique()
+    )
+    return quals.join(barred, on=["uscc", "certificate_no"], how="anti", maintain_order="left")
 
 
 @dataclass
@@ -688,7 +713,9 @@ def _draw_yearly(
     founding = year_list[None, :] == reg_year[:, None]
     frac = np.clip((dec31[None, :] - reg_days[:, None]) / 365.0, 0.05, 1.0)
     revenue = np.where(founding, revenue * frac * rng.uniform(0.2, 0.9, (n, ny)), revenue)
-    pre_revenue = (rng.random(n) < 0.03 * np.where(np.isin(g, [4, 9]), 3.0, 1.0)) & (age < 6)
+    pre_revenue = (
+        rng.random(n) < 0.03 * np.where(np.isin(g, _groups("research", "pharma")), 3.0, 1.0)
+    ) & (age < 6)
     revenue = np.where(pre_revenue[:, None], 0.0, revenue)
     revenue = np.where(founding & (rng.random((n, ny)) < 0.35), 0.0, revenue)
     revenue = _money(revenue)
@@ -716,7 +743,9 @@ def _draw_yearly(
     rdi_f = gp["rd_intensity"] * np.exp(
         0.55 * z_innov + 0.30 * rng.standard_normal(n) - 0.08 * (np.log1p(rev_last) - 7.0)
     )
-    no_rd = rng.random(n) < np.where(g >= len(INDUSTRIES) - 2, 0.25, 0.04)
+    no_rd = rng.random(n) < np.where(
+        np.isin(g, _groups("other_manufacturing", "trade")), 0.25, 0.04
+    )
     rdi_f = np.where(no_rd, 0.0, rdi_f)
     rdi = np.clip(rdi_f[:, None] * np.exp(0.15 * rng.standard_normal((n, ny))), 0, 1.5)
     rd = np.where(
@@ -832,7 +861,7 @@ def _draw_yearly(
     tech_transfers = rng.poisson(
         np.exp(-1.6 + 0.5 * z_innov[:, None] + 0.3 * np.log1p(invention + utility))
     ).astype(float)
-    services = np.isin(g, [4, 5, 6])
+    services = np.isin(g, _groups("research", "tech_services", "professional"))
     contracts = (tech_transfers > 0) | (services[:, None] & (rng.random((n, ny)) < 0.5))
     tech_contract_amount = _money(
         np.where(
