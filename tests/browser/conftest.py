@@ -44,7 +44,7 @@ TIMEOUT_MS = 15_000
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test under tests/browser with `browser` (so `-m "not browser"` works)."""
     for item in items:
-        if BROWSER_DIR in Path(str(item.path)).resolve().parents:
+        if _is_browser_item(item):
             item.add_marker(pytest.mark.browser)
 
 
@@ -58,24 +58,84 @@ def _no_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the whole session."""
-    if not CHROMIUM.exists():
-        _no_browser(f"{CHROMIUM} not found (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
-        _no_browser(f"the playwright package is not installed: {exc}")
-    with sync_playwright() as playwright:
+class _Chromium:
+    """The session's one Chromium, started on first use and stopped when the run leaves
+    tests/browser.
+
+    Playwright's sync API leaves its asyncio loop marked as running in the main thread
+    while it is started; stopping it after the last browser test keeps that loop from
+    leaking into the rest of the suite (where `asyncio.run` or Django's async-safety
+    check would see it).
+    """
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._browser = None
+        self._failure: str | None = None
+
+    def get(self):
+        """The running browser (launched on first call); skips or fails when unavailable."""
+        if self._failure is not None:
+            _no_browser(self._failure)
+        if self._browser is None:
+            self._failure = self._start()
+            if self._failure is not None:
+                _no_browser(self._failure)
+        return self._browser
+
+    def _start(self) -> str | None:
+        if not CHROMIUM.exists():
+            return f"{CHROMIUM} not found (apt-get install chromium)"
         try:
-            chromium = playwright.chromium.launch(
+            from playwright.sync_api import sync_playwright
+        except ImportError as exc:  # pragma: no cover - playwright is a dev dependency
+            return f"the playwright package is not installed: {exc}"
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )
         except Exception as exc:  # noqa: BLE001 - any launch failure means no browser
-            _no_browser(f"Chromium at {CHROMIUM} did not start: {exc}")
-        yield chromium
-        chromium.close()
+            self.stop()
+            return f"Chromium at {CHROMIUM} did not start: {exc}"
+        return None
+
+    def stop(self) -> None:
+        """Close the browser and Playwright (idempotent; a later test starts them again)."""
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
+
+
+_CHROMIUM = _Chromium()
+
+
+def _is_browser_item(item: pytest.Item | None) -> bool:
+    return item is not None and BROWSER_DIR in Path(str(item.path)).resolve().parents
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the browser after the last browser test of a run of consecutive ones."""
+    if _is_browser_item(item) and not _is_browser_item(nextitem):
+        _CHROMIUM.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[_Chromium]:
+    """The session-wide browser handle (one Chromium launch per run of browser tests)."""
+    yield _CHROMIUM
+    _CHROMIUM.stop()
+
+
+@pytest.fixture
+def browser(chromium: _Chromium):
+    """The shared headless Chromium (skips, or fails under INNOPOINTS_REQUIRE_BROWSER=1,
+    when it cannot run)."""
+    return chromium.get()
 
 
 @pytest.fixture

@@ -132,7 +132,16 @@ def test_strict_import_with_a_bad_row_writes_nothing_and_reports_it(
     report = tmp_path / download.suggested_filename
     download.save_as(report)
     workbook = openpyxl.load_workbook(report)
-    assert workbook.sheetnames, "the error report has no sheets"
+    # First sheet: the issue list (severity, sheet, row, column, ...); then the uploaded
+    # sheets copied with the bad cell filled.
+    listed = list(workbook.worksheets[0].iter_rows(min_row=2, values_only=True))
+    assert any(r[1] == YEARLY_SHEET and r[2] == 7 for r in listed), listed
+    copy = workbook[YEARLY_SHEET]
+    headers = [c.value for c in copy[1]]
+    column = next(i for i, h in enumerate(headers, 1) if h and h.startswith("科技人员数"))
+    bad_cell = copy.cell(7, column)
+    assert str(bad_cell.value) == "500"  # the copy holds the raw text of the upload
+    assert bad_cell.fill.fill_type == "solid", "the bad cell is not marked"
 
     # Strict mode: the valid change in the same file was not written either.
     assert _revenue_cells(page, uscc(2)) == ["2,000.00", "2,100.00"]
