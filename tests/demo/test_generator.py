@@ -359,3 +359,11 @@ def test_write_zone(tmp_path: Path, fmt: str) -> None:
     assert back.height == panel.height
     assert back.columns == panel.columns
     assert set(back["uscc"]) == set(panel["uscc"])
+
+
+def test_wide_panel_matches_the_shared_panel_builder(zone: DemoZone, panel: pl.DataFrame) -> None:
+    from innopoints.standard.panel import wide_panel
+
+    shared = wide_panel(zone.enterprises, zone.yearly, zone.qualifications, zone.negatives)
+    assert panel.columns == shared.columns
+    assert panel.sort("uscc", "year").equals(shared)
