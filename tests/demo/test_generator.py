@@ -367,3 +367,16 @@ def test_wide_panel_matches_the_shared_panel_builder(zone: DemoZone, panel: pl.D
     shared = wide_panel(zone.enterprises, zone.yearly, zone.qualifications, zone.negatives)
     assert panel.columns == shared.columns
     assert panel.sort("uscc", "year").equals(shared)
+
+
+def test_import_validation_finds_no_errors(tmp_path: Path) -> None:
+    from innopoints.standard import tabular
+
+    zone = generate_zone(500, seed=9)
+    paths = write_zone(zone, tmp_path, "csv")
+    workbook = tabular.read_files(paths[1:])  # the four tables, not the panel
+    result = tabular.validate(workbook, zone_code="SJZ-HTZ", today=date(LAST + 1, 6, 30))
+    assert result.errors.height == 0, result.errors.head(5)
+    assert result.yearly.height == zone.yearly.height
+    assert result.qualifications.height == zone.qualifications.height
+    assert result.negatives.height == zone.negatives.height
