@@ -380,3 +380,17 @@ def test_import_validation_finds_no_errors(tmp_path: Path) -> None:
     assert result.yearly.height == zone.yearly.height
     assert result.qualifications.height == zone.qualifications.height
     assert result.negatives.height == zone.negatives.height
+
+
+def test_parameters() -> None:
+    zone = generate_zone(
+        60, years=6, seed=3, zone_code="SZ-NHT", last_year=2024, region_code="440300"
+    )
+    assert set(zone.enterprises["zone"]) == {"SZ-NHT"}
+    assert (zone.enterprises["uscc"].str.slice(2, 6) == "440300").all()
+    assert zone.yearly["year"].max() == 2024 and zone.yearly["year"].min() >= 2019
+    assert zone.enterprises["name"].str.contains("深圳|广东").all()
+    with pytest.raises(ValueError):
+        generate_zone(10, region_code="999999")
+    with pytest.raises(ValueError):
+        generate_zone(0)

@@ -44,7 +44,7 @@ from innopoints.standard.catalogue import (
     YEARLY_FIELDS,
     Kind,
 )
-from innopoints.standard.codes import USCC_CHARSET, USCC_WEIGHTS
+from innopoints.standard.codes import USCC_CHARSET, USCC_WEIGHTS, region_problem
 
 __all__ = ["DemoZone", "generate_zone", "write_zone", "INDUSTRIES"]
 
@@ -477,6 +477,8 @@ def generate_zone(
     """Generate a realistic synthetic zone of `enterprises` firms over `years` years."""
     if enterprises < 1 or years < 1:
         raise ValueError("enterprises and years must be at least 1")
+    if region_problem(region_code) is not None:
+        raise ValueError(f"region code {region_code!r} is not a GB/T 2260 code")
     rng = np.random.default_rng(seed)
     n, ny = enterprises, years
     first_year = last_year - ny + 1
