@@ -33,6 +33,9 @@ RELATIVE = {"percentile", "rank", "minmax", "zscore"}
 SORTED_STATS = {"percentile", "rank"}
 
 
+_SMALL = pl.QueryOptFlags.none()  # planning costs more than it saves on a few rows
+
+
 class DataError(ValueError):
     """The input frame cannot be scored with this model (missing columns, duplicate keys)."""
 
@@ -53,17 +56,42 @@ def _signed_log(value: pl.Expr) -> pl.Expr:
     return pl.when(value >= 0).then(value.log1p()).otherwise(-(-value).log1p())
 
 
-def _by_stage(model: IndicatorModel, build: Callable[[str], pl.Expr]) -> pl.Expr:
-    """An expression that differs by stage: built once per stage, chosen per row."""
-    codes = model.stage_codes
-    built = [build(code) for code in codes]
-    if all(e.meta.eq(built[0]) for e in built[1:]):
-        return built[0]
-    stage = pl.col(model.doc.stage_field)
-    chain = pl.when(stage == codes[0]).then(built[0])
-    for code, expr in zip(codes[1:], built[1:], strict=True):
-        chain = chain.when(stage == code).then(expr)
-    return chain.otherwise(None)
+STAGE_INDEX = "__stage_index"
+
+
+def stage_value(model: IndicatorModel, value: float | dict[str, float]) -> pl.Expr:
+    """A per-stage number as an expression: a literal, or a lookup by the row's stage."""
+    if not isinstance(value, dict):
+        return pl.lit(float(value))
+    values = [float(value[code]) for code in model.stage_codes]
+    if len(set(values)) == 1:
+        return pl.lit(values[0])
+    return pl.lit(pl.Series(values, dtype=pl.Float64)).gather(pl.col(STAGE_INDEX))
+
+
+def item_weight(model: IndicatorModel, item: Any) -> pl.Expr:
+    """The weight (or bonus points) of a node, indicator or bonus item in the row's stage."""
+    return stage_value(model, {code: model.weight(item, code) for code in model.stage_codes})
+
+
+def _varies_by_stage(model: IndicatorModel, item: Any) -> bool:
+    return len({model.weight(item, code) for code in model.stage_codes}) > 1
+
+
+def _weight_ref(model: IndicatorModel, item: Any) -> pl.Expr:
+    """The weight column made by `_weight_columns` (a literal when constant)."""
+    if _varies_by_stage(model, item):
+        return pl.col(col("w", item.id))
+    return pl.lit(model.weight(item, model.stage_codes[0]))
+
+
+def _weight_columns(model: IndicatorModel) -> list[pl.Expr]:
+    items = [n for n in model.doc.nodes if n.parent is not None] + list(model.doc.indicators)
+    return [
+        item_weight(model, item).alias(col("w", item.id))
+        for item in items
+        if _varies_by_stage(model, item)
+    ]
 
 
 @dataclass(frozen=True)
@@ -126,11 +154,30 @@ def prepare(
     if additions:
         lf = lf.with_columns(additions)
         names |= {a.meta.output_name() for a in additions}
+    stage = pl.col(model.doc.stage_field)
+    lf = lf.with_columns(
+        stage.replace_strict(
+            list(model.stage_codes),
+            list(range(len(model.stage_codes))),
+            default=None,
+            return_dtype=pl.UInt32,
+        ).alias(STAGE_INDEX)
+    )
     missing = sorted(model_columns(model) - names)
     if missing:
         raise DataError(f"the data lack columns the model {model.id} needs: {', '.join(missing)}")
-    df = lf.sort(key).collect()
-    if df.select(pl.struct(key).is_duplicated().any()).item():
+    df = lf.collect()
+    # canonical row order (sorted by key) makes every result independent of input order;
+    # data loaded in key order (the usual case) is only checked, not re-sorted
+    in_order = pl.lit(True)
+    same_as_previous = pl.lit(True)
+    for k in reversed(key):
+        current, previous = pl.col(k), pl.col(k).shift(1)
+        in_order = (current > previous) | ((current == previous) & in_order)
+        same_as_previous = same_as_previous & (current == previous)
+    if not df.select(in_order.fill_null(True).all()).item():
+        df = df.sort(key)
+    if df.select(same_as_previous.fill_null(False).any()).item():
         raise DataError(f"duplicate rows for key {key}: each firm-year must appear once")
     return df
 
@@ -200,9 +247,29 @@ def _raw_expr(
     return source.cast(pl.Float64)
 
 
-def _input_stages(df: pl.DataFrame, model: IndicatorModel, stats: _Stats) -> pl.LazyFrame:
+class _Recorder:
+    """Stands in for a LazyFrame while building: records `with_columns` layers to replay."""
+
+    def __init__(self) -> None:
+        self.layers: list[list[pl.Expr]] = []
+
+    def with_columns(self, *exprs: Any) -> _Recorder:
+        flat: list[pl.Expr] = []
+        for item in exprs:
+            flat.extend([item] if isinstance(item, pl.Expr) else list(item))
+        self.layers.append(flat)
+        return self
+
+    def replay(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        for layer in self.layers:
+            lf = lf.with_columns(layer)
+        return lf
+
+
+def _input_stages(
+    lf: Any, model: IndicatorModel, stats: _Stats, dtypes: dict[str, pl.DataType]
+) -> Any:
     """raw, denominated, missing flag, imputed (and signed log) columns for every indicator."""
-    dtypes = dict(df.schema)
     raw, den, imp = [], [], []
     for plan in _plans(model):
         ind = plan.ind
@@ -219,7 +286,7 @@ def _input_stages(df: pl.DataFrame, model: IndicatorModel, stats: _Stats) -> pl.
         if ind.transform.log:
             value = _signed_log(value)
         imp.append(value.alias(col("imp", ind.id)))
-    return df.lazy().with_columns(raw).with_columns(den).with_columns(imp)
+    return lf.with_columns(raw).with_columns(den).with_columns(imp)
 
 
 def fit_treatments(df: pl.DataFrame, model: IndicatorModel) -> dict[str, TreatmentFit]:
@@ -253,15 +320,10 @@ def _method_score(plan: _IndicatorPlan, model: IndicatorModel, stats: _Stats) ->
     directed = pl.col(col("dir", ind.id))
     kind = method.kind
     if kind == "reference":
-
-        def by_ref(stage: str) -> pl.Expr:
-            ref = method.reference
-            ref = float(ref[stage] if isinstance(ref, dict) else ref)  # type: ignore[index]
-            if ind.direction == 1:
-                return (value / ref).clip(0.0, 1.0)
-            return pl.when(value <= ref).then(1.0).otherwise(ref / value)
-
-        return _by_stage(model, by_ref)
+        ref = stage_value(model, method.reference)  # type: ignore[arg-type]
+        if ind.direction == 1:
+            return (value / ref).clip(0.0, 1.0)
+        return pl.when(value <= ref).then(1.0).otherwise(ref / value)
     if kind == "segments":
         segs = method.segments or []
         top = max(float(s.points) for s in segs)
@@ -335,19 +397,22 @@ def _normalised(lf: pl.LazyFrame, model: IndicatorModel, stats: _Stats) -> pl.La
 def _aggregate(
     node: Node,
     model: IndicatorModel,
-    stage: str,
     score_col: Callable[[str], str] = lambda ident: col("nrm", ident),
-    weight: Callable[[Any, str], float] | None = None,
+    weight: Callable[[Any], pl.Expr] | None = None,
 ) -> pl.Expr:
     """A node's score from its children's scores (columns named by `score_col`)."""
     agg = node.aggregation
-    weight = weight or model.weight
-    parts = [(pl.col(score_col(c.id)), weight(c, stage)) for c in model.children(node.id)]
-    parts = [(s, w) for s, w in parts if w > 0]
-    if not parts:
+    weight = weight or (lambda item: _weight_ref(model, item))
+    kids = [
+        c
+        for c in model.children(node.id)
+        if any(model.weight(c, code) > 0 for code in model.stage_codes)
+    ]
+    if not kids:
         return pl.lit(None, dtype=pl.Float64)
-    total_weight = sum(w for _, w in parts)
-    avail = pl.sum_horizontal([pl.when(s.is_not_null()).then(w).otherwise(0.0) for s, w in parts])
+    parts = [(pl.col(score_col(c.id)), weight(c)) for c in kids]
+    total_weight = pl.sum_horizontal([w for _, w in parts])
+    avail = pl.sum_horizontal([w * s.is_not_null() for s, w in parts])
     shift = float(agg.shift)
     if agg.method == "arithmetic":
         value = pl.sum_horizontal([s * w for s, w in parts]) / avail
@@ -358,18 +423,16 @@ def _aggregate(
         value = avail / pl.sum_horizontal([w / (s + shift) for s, w in parts]) - shift
     else:
         p = float(agg.p)  # type: ignore[arg-type]
-        value = (pl.sum_horizontal([(s + shift).pow(p) * w for s, w in parts]) / avail).pow(
-            1.0 / p
-        ) - shift
+        powered = pl.sum_horizontal([(s + shift).pow(p) * w for s, w in parts])
+        value = (powered / avail).pow(1.0 / p) - shift
     ok = (avail > 0) & (avail >= agg.min_share * total_weight - 1e-12)
     return pl.when(ok).then(value.clip(0.0, 1.0)).otherwise(None)
 
 
 def _aggregated(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
+    lf = lf.with_columns(_weight_columns(model))
     for node in model.nodes_bottom_up():
-        lf = lf.with_columns(
-            _by_stage(model, lambda s, n=node: _aggregate(n, model, s)).alias(col("nrm", node.id))
-        )
+        lf = lf.with_columns(_aggregate(node, model).alias(col("nrm", node.id)))
     return lf
 
 
@@ -380,26 +443,21 @@ def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     lf = lf.with_columns((pl.col(col("nrm", root.id)) * scale).alias(col("pts", root.id)))
     for node in reversed(model.nodes_bottom_up()):
         kids = model.children(node.id)
-
-        def share(stage: str, kid: Any, kids: list = kids) -> pl.Expr:
-            w = model.weight(kid, stage)
-            if w == 0:
-                return pl.lit(0.0)
-            denom = pl.sum_horizontal(
-                [pl.col(col("nrm", k.id)) * model.weight(k, stage) for k in kids]
-            )
-            return (
-                pl.when(denom > 0)
-                .then(pl.col(col("nrm", kid.id)).fill_null(0.0) * w / denom)
-                .otherwise(0.0)
-            )
-
         lf = lf.with_columns(
-            (
-                pl.col(col("pts", node.id)).fill_null(0.0)
-                * _by_stage(model, lambda s, k=kid: share(s, k))
-            ).alias(col("pts", kid.id))
-            for kid in kids
+            (pl.col(col("nrm", k.id)).fill_null(0.0) * _weight_ref(model, k)).alias(col("sw", k.id))
+            for k in kids
+        )
+        denominator = pl.sum_horizontal([pl.col(col("sw", k.id)) for k in kids])
+        lf = lf.with_columns(
+            (pl.col(col("pts", node.id)).fill_null(0.0) / denominator).alias(col("ppu", node.id))
+        )
+        per_unit = pl.col(col("ppu", node.id))
+        lf = lf.with_columns(
+            pl.when(per_unit.is_finite())
+            .then(per_unit * pl.col(col("sw", k.id)))
+            .otherwise(0.0)
+            .alias(col("pts", k.id))
+            for k in kids
         )
     lf = lf.with_columns(_bonus_negative_columns(model))
     base = pl.col(col("pts", root.id))
@@ -417,7 +475,7 @@ def _bonus_negative_columns(model: IndicatorModel) -> list[pl.Expr]:
     exprs = []
     for item in model.doc.bonus:
         value = pl.col(item.field).cast(pl.Float64).fill_null(0.0)
-        pts = _by_stage(model, lambda s, it=item: pl.lit(model.weight(it, s)))
+        pts = item_weight(model, item)
         term = value * pts if item.per_unit else pl.when(value > 0).then(pts).otherwise(0.0)
         if item.max is not None:
             term = term.clip(upper_bound=float(item.max))
@@ -485,11 +543,15 @@ def _batch_ranks(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
         exprs += [
             _over(total.rank("min", descending=True), group).cast(pl.Int64).alias(f"rank_{name}"),
             _over(total.count(), group).cast(pl.Int64).alias(f"n_{name}"),
-            (
-                100.0 * (_over(total.rank("average"), group) - 0.5) / _over(total.count(), group)
-            ).alias(f"pct_{name}"),
         ]
-    return lf.with_columns(exprs).with_columns(_band_expr(model).alias("band"))
+    # percentile: the share of peers at or below the firm, less half the firm itself
+    pct = [
+        (100.0 * (pl.col(f"n_{name}") - pl.col(f"rank_{name}") + 0.5) / pl.col(f"n_{name}")).alias(
+            f"pct_{name}"
+        )
+        for name in model.doc.ranking
+    ]
+    return lf.with_columns(exprs).with_columns(pct).with_columns(_band_expr(model).alias("band"))
 
 
 def output_columns(model: IndicatorModel, key: Sequence[str], names: Sequence[str]) -> list[str]:
@@ -561,7 +623,7 @@ def _work_batch(
     df: pl.DataFrame, model: IndicatorModel
 ) -> tuple[pl.LazyFrame, dict[str, TreatmentFit]]:
     stats = _BatchStats()
-    lf = _input_stages(df, model, stats)
+    lf = _input_stages(df.lazy(), model, stats, dict(df.schema))
     fits: dict[str, TreatmentFit] = {}
     if any(i.transform.treat is not None for i in model.doc.indicators):
         imputed = lf.collect()
@@ -742,41 +804,50 @@ def _sorted_by_group(df: pl.DataFrame, value: str, group: Sequence[str]) -> _Sor
     return _Sorted(tuple(group), values)
 
 
-def _position_columns(
-    df: pl.DataFrame, value: str, table: _Sorted, old: str | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: peers strictly below, peers equal, peer count (self-corrected when `old` is given)."""
+def _positions(
+    df: pl.DataFrame, lookups: list[tuple[str, _Sorted, str | None]]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per lookup (value column, sorted peers, old-value column) and row: peers strictly
+    below, peers equal and peer count, self-corrected when an old-value column is given
+    (the firm's own fitted value is replaced by its new one). Loops over peer groups."""
     n_rows = df.height
-    below = np.full(n_rows, np.nan)
-    equal = np.full(n_rows, np.nan)
-    count = np.full(n_rows, np.nan)
-    frame = df.select(*table.group, pl.col(value), *([pl.col(old)] if old else [])).with_row_index(
-        "__row"
-    )
-    parts = (
-        {(): frame}
-        if not table.group
-        else frame.partition_by(list(table.group), as_dict=True, maintain_order=True)
-    )
-    for keys, part in parts.items():
-        peers = table.values.get(tuple(keys))
-        if peers is None:
-            continue
-        rows = part.get_column("__row").to_numpy()
-        v = part.get_column(value).cast(pl.Float64).fill_null(np.nan).to_numpy()
-        lo = np.searchsorted(peers, v, "left").astype(np.float64)
-        hi = np.searchsorted(peers, v, "right").astype(np.float64)
-        eq = hi - lo
-        if old:
-            o = part.get_column(old).cast(pl.Float64).fill_null(np.nan).to_numpy()
-            own = ~np.isnan(o)
-            lo = lo - (own & (o < v))
-            eq = eq - (own & (o == v)) + own
-        valid = ~np.isnan(v)
-        below[rows] = np.where(valid, lo, np.nan)
-        equal[rows] = np.where(valid, eq, np.nan)
-        count[rows] = np.where(valid, peers.size, np.nan)
-    return below, equal, count
+    out = {
+        value: (np.full(n_rows, np.nan), np.full(n_rows, np.nan), np.full(n_rows, np.nan))
+        for value, _, _ in lookups
+    }
+    by_group: dict[tuple[str, ...], list[tuple[str, _Sorted, str | None]]] = {}
+    for lookup in lookups:
+        by_group.setdefault(lookup[1].group, []).append(lookup)
+    indexed = df.with_row_index("__row")
+    for group, group_lookups in by_group.items():
+        parts = (
+            {(): indexed}
+            if not group
+            else indexed.partition_by(list(group), as_dict=True, maintain_order=True)
+        )
+        names = [v for v, _, _ in group_lookups] + [o for _, _, o in group_lookups if o]
+        for keys, part in parts.items():
+            rows = part.get_column("__row").to_numpy()
+            matrix = part.select(pl.col(names).cast(pl.Float64).fill_null(np.nan)).to_numpy()
+            columns = {name: matrix[:, k] for k, name in enumerate(names)}
+            for value, table, old in group_lookups:
+                peers = table.values.get(tuple(keys))
+                if peers is None:
+                    continue
+                v = columns[value]
+                lo = np.searchsorted(peers, v, "left").astype(np.float64)
+                eq = np.searchsorted(peers, v, "right") - lo
+                if old:
+                    o = columns[old]
+                    own = ~np.isnan(o)
+                    lo = lo - (own & (o < v))
+                    eq = eq - (own & (o == v)) + own
+                valid = ~np.isnan(v)
+                below, equal, count = out[value]
+                below[rows] = np.where(valid, lo, np.nan)
+                equal[rows] = np.where(valid, eq, np.nan)
+                count[rows] = np.where(valid, peers.size, np.nan)
+    return out
 
 
 @dataclass
@@ -789,9 +860,11 @@ class FittedModel:
     group_tables: dict[tuple[str, ...], pl.DataFrame]  # per peer group: keys + st_* columns
     sorted_values: dict[str, _Sorted]  # per percentile/rank indicator
     sorted_totals: dict[str, _Sorted]  # per ranking group
+    sorted_negated_totals: dict[str, _Sorted]  # the same, negated (for descending ranks)
     baseline: pl.DataFrame  # key + directed values + total of every fitted firm
     scores: pl.DataFrame  # the fit population's own scores
     data_hash: str
+    _layers: tuple[_Recorder, _Recorder] | None = field(default=None, repr=False)
 
     def apply(self, frame: pl.DataFrame | pl.LazyFrame, *, explain: bool = False) -> ScoreResult:
         """Score rows against the fitted peers (rows of the fit population reproduce `score`)."""
@@ -825,7 +898,8 @@ class FittedModel:
         df = prepare(frame, model, self.key)
         key = _key(df, self.key)
         if correct_self:
-            df = df.join(self.baseline, on=key, how="left", maintain_order="left")
+            own = self.baseline.join(df.select(key), on=key, how="semi")
+            df = df.join(own, on=key, how="left", maintain_order="left")
         for group, table in self.group_tables.items():
             if group:
                 df = df.join(
@@ -834,18 +908,22 @@ class FittedModel:
             else:
                 df = df.join(table, how="cross", maintain_order="left")
         stats = _FittedStats()
-        lf = _input_stages(df, model, stats)
-        lf = _treated(lf, model, self.treatments)
-        work = lf.collect()
-        positions = []
-        for plan in _plans(model):
-            ident = plan.ind.id
-            if ident not in self.sorted_values:
-                continue
-            old = col("old", ident) if correct_self else None
-            below, equal, count = _position_columns(
-                work, col("dir", ident), self.sorted_values[ident], old
+        if self._layers is None:
+            before = _treated(
+                _input_stages(_Recorder(), model, stats, dict(df.schema)), model, self.treatments
             )
+            after = _points(_aggregated(_normalised(_Recorder(), model, stats), model), model)
+            self._layers = (before, after)
+        before, after = self._layers
+        lf = before.replay(df.lazy())
+        work = lf.collect(optimizations=_SMALL if df.height < 1000 else pl.QueryOptFlags())
+        lookups = [
+            (col("dir", ident), table, col("old", ident) if correct_self else None)
+            for ident, table in self.sorted_values.items()
+        ]
+        positions = []
+        for value, (below, equal, count) in _positions(work, lookups).items():
+            ident = value.split(":", 1)[1]
             positions += [
                 pl.Series(col("st_below_half", ident), below + 0.5 * equal, nan_to_null=True),
                 pl.Series(col("st_below", ident), below, nan_to_null=True),
@@ -853,26 +931,28 @@ class FittedModel:
             ]
         if positions:
             work = work.with_columns(positions)
-        lf = _normalised(work.lazy(), model, stats)
-        lf = _aggregated(lf, model)
-        lf = _points(lf, model)
-        work = lf.collect()
+        lf = after.replay(work.lazy())
+        work = lf.collect(optimizations=_SMALL if df.height < 1000 else pl.QueryOptFlags())
+        work = work.with_columns((-pl.col("total")).alias("__neg_total"))
+        if correct_self:
+            work = work.with_columns((-pl.col(col("old", "__total"))).alias("__old_neg_total"))
+        lookups = [
+            ("__neg_total", negated, "__old_neg_total" if correct_self else None)
+            for negated in self.sorted_negated_totals.values()
+        ]
         rank_cols = []
-        for name, table in self.sorted_totals.items():
-            work = work.with_columns((-pl.col("total")).alias("__neg_total"))
-            neg_table = _Sorted(table.group, {k: -v[::-1] for k, v in table.values.items()})
-            old = "__old_neg_total" if correct_self else None
-            if old:
-                work = work.with_columns((-pl.col(col("old", "__total"))).alias(old))
-            above, _eq, n = _position_columns(work, "__neg_total", neg_table, old)
-            below, equal, _n = _position_columns(
-                work, "total", table, col("old", "__total") if correct_self else None
-            )
+        for name, (value, negated, old) in zip(self.sorted_totals, lookups, strict=True):
+            (above, _eq, n) = _positions(work, [(value, negated, old)])[value]
             rank_cols += [
                 pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
                 pl.Series(f"n_{name}", n, nan_to_null=True).cast(pl.Int64),
-                pl.Series(f"pct_{name}", 100.0 * (below + 0.5 * equal) / n, nan_to_null=True),
             ]
+        work = work.with_columns(rank_cols).with_columns(
+            (
+                100.0 * (pl.col(f"n_{name}") - pl.col(f"rank_{name}") + 0.5) / pl.col(f"n_{name}")
+            ).alias(f"pct_{name}")
+            for name in self.sorted_totals
+        )
         work = work.with_columns(rank_cols).with_columns(_band_expr(model).alias("band"))
         if explain:
             work = work.with_columns(
@@ -953,6 +1033,10 @@ def fit(
         group_tables,
         sorted_values,
         sorted_totals,
+        {
+            name: _Sorted(t.group, {k: -v[::-1] for k, v in t.values.items()})
+            for name, t in sorted_totals.items()
+        },
         baseline,
         _scores_frame(work, model, key),
         data_hash,

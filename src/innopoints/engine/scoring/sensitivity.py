@@ -24,7 +24,6 @@ from innopoints.engine.scoring.pipeline import (
     _aggregate,
     _BatchStats,
     _bonus_negative_columns,
-    _by_stage,
     _input_stages,
     _key,
     _normalised,
@@ -34,6 +33,7 @@ from innopoints.engine.scoring.pipeline import (
     prepare,
     scale_of,
     score,
+    stage_value,
     total_expr,
 )
 
@@ -62,7 +62,7 @@ def _variant_model(model: IndicatorModel, method: str, policy: str) -> Indicator
 
 def _normalised_frame(df: pl.DataFrame, model: IndicatorModel) -> pl.DataFrame:
     stats = _BatchStats()
-    lf = _input_stages(df, model, stats)
+    lf = _input_stages(df.lazy(), model, stats, dict(df.schema))
     fits = {}
     if any(i.transform.treat is not None for i in model.doc.indicators):
         imputed = lf.collect()
@@ -82,18 +82,19 @@ def _run_columns(
             return f"v{variant}:{ident}"
         return f"r{run}:{ident}"
 
-    def weight(item: Any, stage: str) -> float:
-        return model.weight(item, stage) * factors.get(f"{item.id}@{stage}", 1.0)
-
-    layers = []
-    for node in model.nodes_bottom_up():
-        layers.append(
-            [
-                _by_stage(model, lambda s, n=node: _aggregate(n, model, s, name, weight)).alias(
-                    name(node.id)
-                )
-            ]
+    def weight(item: Any) -> pl.Expr:
+        return stage_value(
+            model,
+            {
+                code: model.weight(item, code) * factors.get(f"{item.id}@{code}", 1.0)
+                for code in model.stage_codes
+            },
         )
+
+    layers = [
+        [_aggregate(node, model, name, weight).alias(name(node.id))]
+        for node in model.nodes_bottom_up()
+    ]
     base = pl.col(name(model.root.id)) * scale_of(model)
     total = total_expr(model, base)
     rank = total.rank("min", descending=True)
