@@ -1,0 +1,481 @@
+"""Evaluate criteria over a wide panel: prepare the columns rules need, run, explain.
+
+`evaluate(panel, criteria, year=..., lang=...)` returns one row per firm-year and
+criterion: `uscc, year, criterion, status, score, score_min, score_max, reasons, missing,
+parts` (+ `near_miss`, `near_miss_blocked` on request). The panel is the wide panel of
+`innopoints.standard.panel`; `derive()` runs first unless the panel is already derived.
+Earlier years are joined by `year − k` (a missing year stays missing), scoring results by
+`uscc + year`, and the registry tables (qualifications, negative records) are used when a
+rule asks for a date offset or a window the year-end flags cannot answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from innopoints.engine.rules.compiler import (
+    RATIO_PARTS,
+    Compiler,
+    Leaf,
+    Needs,
+    compile_criterion,
+    data_col,
+    has_col,
+    neg_col,
+)
+from innopoints.engine.rules.criteria import Criterion
+from innopoints.engine.rules.language import Compare, FieldRef, Lit
+from innopoints.engine.rules.render import (
+    fmt_expr,
+    fmt_of,
+    fmt_py,
+    is_en,
+    sentence,
+    value_text,
+)
+from innopoints.standard.derived import derive
+
+RESULT_SCHEMA = {
+    "uscc": pl.String,
+    "year": pl.Int64,
+    "criterion": pl.String,
+    "status": pl.String,
+    "score": pl.Float64,
+    "score_min": pl.Float64,
+    "score_max": pl.Float64,
+    "reasons": pl.String,
+    "missing": pl.String,
+}
+
+
+class DataError(ValueError):
+    """The data cannot answer the rules (a needed table or column is absent)."""
+
+
+def _compile_all(criteria: Sequence[Criterion]) -> list[Compiler]:
+    return [compile_criterion(c, i) for i, c in enumerate(criteria)]
+
+
+def needs_of(compilers: Sequence[Compiler]) -> Needs:
+    """The union of what the compiled rules need."""
+    needs = Needs()
+    for c in compilers:
+        needs.update(c.needs)
+    return needs
+
+
+def _is_derived(frame: pl.LazyFrame) -> bool:
+    return "age_years" in frame.collect_schema().names()
+
+
+def prepare(
+    panel: pl.DataFrame | pl.LazyFrame,
+    needs: Needs,
+    *,
+    scores: pl.DataFrame | None = None,
+    qualifications: pl.DataFrame | None = None,
+    negatives: pl.DataFrame | None = None,
+    run_derive: bool | None = None,
+) -> pl.LazyFrame:
+    """The panel with every column the rules need (lags, scores, registry windows)."""
+    frame = panel.lazy() if isinstance(panel, pl.DataFrame) else panel
+    if run_derive or (run_derive is None and not _is_derived(frame)):
+        frame = derive(frame)
+    names = set(frame.collect_schema().names())
+    for key in ("uscc", "year"):
+        if key not in names:
+            raise DataError(f"the panel lacks the key column {key!r}")
+    # flags needed at year-end but absent from the panel: from the registry, or an error
+    for kind, offset in sorted(needs.has):
+        if offset == 0 and has_col(kind) in names:
+            continue
+        if qualifications is None:
+            raise DataError(
+                f"the rules ask for qualification {kind!r}"
+                + (f" at 31 Dec {offset:+d} days" if offset else "")
+                + " but the panel has no has_ column for it and no qualifications table was given"
+            )
+        frame = _registry_flag(frame, qualifications, kind, has_col(kind, offset), offset, None)
+    snapshot_negs: dict[str, list[int]] = {}
+    for kind, within in sorted(needs.negatives, key=lambda x: (x[0], x[1] or 0)):
+        if not within:
+            if neg_col(kind) not in names:
+                if negatives is None:
+                    raise DataError(f"the panel has no neg_{kind} column and no negatives table")
+                frame = _registry_flag(frame, negatives, kind, neg_col(kind), 0, None)
+            continue
+        if negatives is not None:
+            frame = _registry_flag(frame, negatives, kind, neg_col(kind, within), 0, within)
+        elif neg_col(kind) in names:
+            snapshot_negs.setdefault(kind, []).append(within)
+        else:
+            raise DataError(f"the panel has no neg_{kind} column and no negatives table")
+    lags: dict[int, set[str]] = {}
+    for code, lag in needs.lags:
+        lags.setdefault(lag, set()).add(code)
+    for kind, windows in snapshot_negs.items():
+        for k in range(1, max(windows)):
+            lags.setdefault(k, set()).add(neg_col(kind))
+    names = set(frame.collect_schema().names())
+    absent = sorted(
+        {c for c in needs.columns if c not in names}
+        | {c for cs in lags.values() for c in cs if c not in names}
+    )
+    if absent:
+        frame = frame.with_columns(pl.lit(None).alias(c) for c in absent)
+    if lags:
+        base = frame
+        for k in sorted(lags):
+            cols = sorted(lags[k])
+            shifted = base.select(
+                "uscc",
+                (pl.col("year") + k).alias("year"),
+                *[pl.col(c).alias(data_col(c, k)) for c in cols],
+            )
+            frame = frame.join(shifted, on=["uscc", "year"], how="left", maintain_order="left")
+    for kind, windows in snapshot_negs.items():
+        for w in set(windows):
+            cols = [pl.col(neg_col(kind))] + [
+                pl.col(data_col(neg_col(kind), k)).fill_null(False) for k in range(1, w)
+            ]
+            frame = frame.with_columns(pl.any_horizontal(cols).alias(neg_col(kind, w)))
+    if needs.scores:
+        if scores is None:
+            raise DataError(
+                "the rules use scoring results ({score: ...}); pass the scores of a scoring run"
+            )
+        have = set(scores.columns)
+        lacking = sorted(c for c in needs.scores if c not in have)
+        if lacking:
+            raise DataError(f"the scores lack columns: {', '.join(lacking)}")
+        frame = frame.join(
+            scores.lazy().select(
+                "uscc", "year", *[pl.col(c).alias(f"score__{c}") for c in sorted(needs.scores)]
+            ),
+            on=["uscc", "year"],
+            how="left",
+            maintain_order="left",
+        )
+    return frame
+
+
+def _registry_flag(
+    frame: pl.LazyFrame,
+    table: pl.DataFrame,
+    kind: str,
+    name: str,
+    offset_days: int,
+    within_years: int | None,
+) -> pl.LazyFrame:
+    """A per firm-year flag from a registry table (qualifications or negative records)."""
+    cols = set(table.columns)
+    if {"valid_from"} <= cols:
+        start, end = "valid_from", "valid_until"
+    elif {"occurred_on"} <= cols:
+        start, end = "occurred_on", "cleared_on"
+    else:
+        raise DataError("a registry table needs valid_from/valid_until or occurred_on/cleared_on")
+    keys = frame.select("uscc", "year")
+    on = pl.date(pl.col("year"), 12, 31) + pl.duration(days=offset_days)
+    records = table.lazy().filter(pl.col("type") == kind).select("uscc", start, end)
+    if within_years:
+        window_start = pl.date(pl.col("year") - within_years, 12, 31)
+        active = (pl.col(start) <= on) & (pl.col(end).is_null() | (pl.col(end) > window_start))
+    elif start == "valid_from":
+        active = (pl.col(start) <= on) & (pl.col(end).is_null() | (pl.col(end) >= on))
+    else:
+        active = (pl.col(start) <= on) & (pl.col(end).is_null() | (pl.col(end) > on))
+    hits = (
+        keys.join(records, on="uscc", how="inner")
+        .filter(active)
+        .select("uscc", "year")
+        .unique()
+        .with_columns(pl.lit(True).alias(name))
+    )
+    frame = frame.drop(name, strict=False)
+    return frame.join(hits, on=["uscc", "year"], how="left", maintain_order="left").with_columns(
+        pl.col(name).fill_null(False)
+    )
+
+
+def _merged_stages(compilers: Sequence[Compiler]) -> list[list[pl.Expr]]:
+    stages: list[list[pl.Expr]] = []
+    for c in compilers:
+        for k, exprs in enumerate(c.stages()):
+            while len(stages) <= k:
+                stages.append([])
+            stages[k].extend(exprs)
+    return [s for s in stages if s]
+
+
+def output_exprs(c: Compiler, lang: str, near_miss: bool = False) -> list[pl.Expr]:
+    """The output columns of one compiled criterion (after its stages have run)."""
+    score, lo, hi = c.score_exprs()
+    out = [
+        pl.lit(c.c.id).alias("criterion"),
+        c.status_expr().alias("status"),
+        score.alias("score"),
+        lo.alias("score_min"),
+        hi.alias("score_max"),
+        c.reasons_expr(lang).alias("reasons"),
+        c.missing_expr().alias("missing"),
+        c.parts_expr().alias("parts"),
+    ]
+    if near_miss:
+        text, blocked = near_miss_exprs(c, lang)
+        out += [text.alias("near_miss"), blocked.alias("near_miss_blocked")]
+    return out
+
+
+def evaluate(
+    panel: pl.DataFrame | pl.LazyFrame,
+    criteria: Sequence[Criterion] | Criterion,
+    *,
+    year: int | None = None,
+    lang: str = "zh",
+    scores: pl.DataFrame | None = None,
+    qualifications: pl.DataFrame | None = None,
+    negatives: pl.DataFrame | None = None,
+    near_miss: bool = False,
+    run_derive: bool | None = None,
+    batch_size: int | None = None,
+) -> pl.DataFrame:
+    """Evaluate criteria over every firm at once; one row per firm-year and criterion.
+
+    `year` keeps one year (earlier years still feed lags); `scores` is a scoring run's
+    frame (uscc, year, total, pct_stage, band, ...) for rules that use `{score: ...}`.
+    """
+    if isinstance(criteria, Criterion):
+        criteria = [criteria]
+    compilers = _compile_all(criteria)
+    frame = prepare(
+        panel,
+        needs_of(compilers),
+        scores=scores,
+        qualifications=qualifications,
+        negatives=negatives,
+        run_derive=run_derive,
+    )
+    if year is not None:
+        frame = frame.filter(pl.col("year") == year)
+    if batch_size is None:
+        batch_size = len(compilers) or 1
+    results = []
+    for start in range(0, len(compilers), batch_size):
+        batch = compilers[start : start + batch_size]
+        staged = frame
+        for exprs in _merged_stages(batch):
+            staged = staged.with_columns(exprs)
+        staged = staged.collect()
+        for c in batch:
+            results.append(staged.select("uscc", "year", *output_exprs(c, lang, near_miss)))
+    if not results:
+        return pl.DataFrame(schema=RESULT_SCHEMA)
+    return pl.concat(results, how="vertical").sort(["uscc", "year"], maintain_order=True)
+
+
+def evaluate_wide(
+    panel: pl.DataFrame | pl.LazyFrame,
+    compilers: Sequence[Compiler],
+    *,
+    lang: str = "zh",
+    prepared: bool = False,
+    reasons: bool = True,
+    **kwargs: Any,
+) -> pl.DataFrame:
+    """All criteria in one select: columns `<id>:status|score|reasons` (fast path, one firm)."""
+    frame = panel.lazy() if isinstance(panel, pl.DataFrame) else panel
+    if not prepared:
+        frame = prepare(frame, needs_of(compilers), **kwargs)
+    for exprs in _merged_stages(compilers):
+        frame = frame.with_columns(exprs)
+    out: list[pl.Expr] = [pl.col("uscc"), pl.col("year")]
+    for c in compilers:
+        key = f"{c.i}:{c.c.id}"
+        out.append(c.status_expr().alias(f"{key}:status"))
+        if c.part_names:
+            out.append(c.score_exprs()[1].alias(f"{key}:score_min"))
+        if reasons:
+            out.append(c.reasons_expr(lang).alias(f"{key}:reasons"))
+    return frame.select(out).collect()
+
+
+# ----------------------------------------------------------------------------- near-miss
+
+
+def _threshold(leaf: Leaf) -> tuple[str, float] | None:
+    """(op the value must meet, threshold) for a numeric threshold leaf, else None."""
+    node = leaf.node
+    if not isinstance(node, Compare) or node.op not in (">=", ">", "<=", "<"):
+        return None
+    left, right = node.args
+    if not isinstance(right, Lit) or isinstance(right.value, str | bool):
+        return None
+    if leaf.vals[0].kind != "num":
+        return None
+    op = node.op
+    if leaf.polarity:  # under `not`: the value must fail the written comparison
+        op = {">=": "<", ">": "<=", "<=": ">", "<": ">="}[op]
+    return op, float(right.value)
+
+
+def _change_text(c: Compiler, leaf: Leaf, op: str, t: float, lang: str) -> pl.Expr:
+    """'研发费用占营业收入比例 3.2% → 4%：研发费用 +80万元' as an expression."""
+    en = is_en(lang)
+    left = leaf.node.args[0]  # type: ignore[union-attr]
+    v = leaf.vals[0]
+    fmt = fmt_of(left)
+    name = value_text(left, lang, c.c.fields)
+    current = v.lo if op in (">=", ">") else v.hi
+    target = fmt_py(t, fmt, lang)
+    arrow = " → " if en else " → "
+    sym = "" if op in (">=", "<=") else (">" if op == ">" else "<")
+    head = pl.concat_str(
+        pl.lit(name + " "), fmt_expr(current, fmt, lang), pl.lit(arrow + sym + target)
+    )
+    if isinstance(left, FieldRef) and left.year == 0 and left.code in RATIO_PARTS:
+        num, den, whole = RATIO_PARTS[left.code]
+        n, d = pl.col(num).cast(pl.Float64), pl.col(den).cast(pl.Float64)
+        need = d * t
+        if whole:
+            need = (
+                (need - 1e-9).ceil()
+                if op == ">="
+                else ((need + 1e-9).floor() + 1 if op == ">" else (need + 1e-9).floor())
+            )
+            nf = "int"
+        else:
+            nf = fmt_of(FieldRef("", num, c.c.fields[num].kind))
+        num_name = c.c.fields[num].label(lang)
+        den_name = c.c.fields[den].label(lang)
+        if whole:
+            detail = pl.concat_str(
+                pl.lit(f"{num_name} "),
+                fmt_expr(n, "int", lang),
+                pl.lit(" → "),
+                fmt_expr(need, "int", lang),
+                pl.lit(f" (of {den_name} " if en else f"（{den_name} "),
+                fmt_expr(d, "int", lang),
+                pl.lit(")" if en else "）"),
+            )
+        else:
+            delta = need - n
+            sign = pl.when(delta >= 0).then(pl.lit("+")).otherwise(pl.lit(""))
+            detail = pl.concat_str(
+                pl.lit(f"{num_name} "),
+                sign,
+                fmt_expr(delta, nf, lang),
+                pl.lit(f" ({den_name} " if en else f"（{den_name} "),
+                fmt_expr(d, fmt_of(FieldRef("", den, c.c.fields[den].kind)), lang),
+                pl.lit(")" if en else "）"),
+            )
+        return pl.concat_str(head, pl.lit(": " if en else "："), detail)
+    delta = pl.lit(t) - current
+    sign = pl.when(delta >= 0).then(pl.lit("+")).otherwise(pl.lit(""))
+    return pl.concat_str(
+        head,
+        pl.lit(" ("),
+        sign,
+        fmt_expr(delta, fmt if fmt != "ratio" else "ratio", lang),
+        pl.lit(")"),
+    )
+
+
+def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
+    """For ineligible rows: the smallest single threshold change that passes, and blockers.
+
+    Every threshold leaf that currently fails is tried (its status forced to pass, the
+    tree re-evaluated from the leaf columns); the one with the smallest relative gap among
+    those that make the rule pass wins. `near_miss_blocked` is true when no single change
+    passes (the text then lists what still blocks), null when not ineligible.
+    """
+    en = is_en(lang)
+    root = pl.col(c.root_col)
+    candidates = []
+    for leaf in c.leaves:
+        th = _threshold(leaf)
+        if th is None:
+            continue
+        op, t = th
+        status = pl.col(leaf.column)
+        failing = (status if leaf.polarity else ~status).fill_null(False)
+        v = leaf.vals[0]
+        current = v.lo if op in (">=", ">") else v.hi
+        gap = (pl.lit(t) - current).abs() / max(abs(t), 1e-9)
+        forced = c.forced_root(leaf.column, not leaf.polarity)
+        candidates.append((leaf, failing, gap, forced, _change_text(c, leaf, op, t, lang)))
+    failing_leaves = []
+    for leaf in c.leaves:
+        s = pl.col(leaf.column)
+        bad = (s if leaf.polarity else ~s).fill_null(False) & c.decisive(leaf)
+        failing_leaves.append((leaf, bad, sentence(leaf.node, lang, c.c.fields)))
+    ineligible = (~root).fill_null(False)
+    null_text = pl.lit(None, dtype=pl.String)
+    if not candidates:
+        blockers = pl.concat_str(
+            [pl.when(b).then(pl.lit(t)) for _, b, t in failing_leaves],
+            separator="; " if en else "；",
+            ignore_nulls=True,
+        )
+        head = (
+            "no single threshold change; blocked by: " if en else "无单项指标调整可通过；未满足："
+        )
+        return (
+            pl.when(ineligible).then(pl.concat_str(pl.lit(head), blockers)).otherwise(null_text),
+            pl.when(ineligible).then(pl.lit(True)).otherwise(pl.lit(None, dtype=pl.Boolean)),
+        )
+    passing_gaps = [
+        pl.when(f & forced.fill_null(False)).then(g) for _, f, g, forced, _ in candidates
+    ]
+    any_gaps = [pl.when(f).then(g) for _, f, g, _, _ in candidates]
+    best_pass = pl.min_horizontal(passing_gaps)
+    best_any = pl.min_horizontal(any_gaps)
+    passes = best_pass.is_not_null()
+    best = pl.when(passes).then(best_pass).otherwise(best_any)
+    pool = [
+        (leaf, pl.when(passes).then(pg).otherwise(ag), text)
+        for (leaf, _, _, _, text), pg, ag in zip(candidates, passing_gaps, any_gaps, strict=True)
+    ]
+    chosen = pl.coalesce([pl.when(g == best).then(pl.lit(leaf.index)) for leaf, g, _ in pool])
+    change = pl.coalesce([pl.when(g == best).then(t) for _, g, t in pool])
+
+    def any_groups(leaf: Leaf) -> set[str]:
+        return {col for col, op in leaf.ancestors if op == "any"}
+
+    def relieved_by(leaf: Leaf) -> list[int]:
+        """Candidate leaves whose fix also satisfies `leaf` (itself, or an `any` it shares)."""
+        mine = any_groups(leaf)
+        return [
+            other.index
+            for other, *_ in candidates
+            if other.index == leaf.index or mine & any_groups(other)
+        ]
+
+    blockers = pl.concat_str(
+        [
+            pl.when(b & ~chosen.is_in(relieved_by(leaf)).fill_null(False)).then(pl.lit(t))
+            for leaf, b, t in failing_leaves
+        ],
+        separator="; " if en else "；",
+        ignore_nulls=True,
+    )
+    ok_text = "; nothing else blocks" if en else "；无其他阻碍"
+    other = "; still blocked by: " if en else "；仍需满足："
+    head_change = "smallest change: " if en else "最小改变："
+    head_none = "no single change passes; " if en else "无单项改变可通过；"
+    text = (
+        pl.when(~ineligible)
+        .then(null_text)
+        .when(passes)
+        .then(pl.concat_str(pl.lit(head_change), change, pl.lit(ok_text)))
+        .when(change.is_not_null())
+        .then(pl.concat_str(pl.lit(head_none + head_change), change, pl.lit(other), blockers))
+        .otherwise(
+            pl.concat_str(pl.lit(head_none + ("blocked by: " if en else "未满足：")), blockers)
+        )
+    )
+    blocked = pl.when(ineligible).then(~passes).otherwise(pl.lit(None, dtype=pl.Boolean))
+    return text, blocked
