@@ -85,8 +85,11 @@ def demo(
             typer.echo(str(path))
         return
     setup_django()
+    from django.core.management import call_command
+
     from innopoints.demo.seed import build_demo
 
+    call_command("migrate", interactive=False, verbosity=0)
     summary = build_demo(enterprises=enterprises, years=years, seed=seed, echo=typer.echo)
     typer.echo(summary)
     if serve_site:

@@ -361,14 +361,6 @@ def test_write_zone(tmp_path: Path, fmt: str) -> None:
     assert set(back["uscc"]) == set(panel["uscc"])
 
 
-def test_wide_panel_matches_the_shared_panel_builder(zone: DemoZone, panel: pl.DataFrame) -> None:
-    from innopoints.standard.panel import wide_panel
-
-    shared = wide_panel(zone.enterprises, zone.yearly, zone.qualifications, zone.negatives)
-    assert panel.columns == shared.columns
-    assert panel.sort("uscc", "year").equals(shared)
-
-
 def test_import_validation_finds_no_errors(tmp_path: Path) -> None:
     from innopoints.standard import tabular
 

@@ -39,12 +39,12 @@ import numpy as np
 import polars as pl
 
 from innopoints.standard.catalogue import (
-    NEGATIVE_TYPES,
     QUALIFICATION_TYPES,
     YEARLY_FIELDS,
     Kind,
 )
 from innopoints.standard.codes import USCC_CHARSET, USCC_WEIGHTS, region_problem
+from innopoints.standard.panel import wide_panel
 
 __all__ = ["DemoZone", "generate_zone", "write_zone", "INDUSTRIES"]
 
@@ -250,55 +250,7 @@ class DemoZone:
         `neg_<type>` is true when a record occurred on or before 31 Dec and was not
         cleared by then (cleared_on null or after 31 Dec).
         """
-        panel = self.yearly.join(self.enterprises, on="uscc", how="left", maintain_order="left")
-        enterprise_cols = [c for c in self.enterprises.columns if c != "uscc"]
-        yearly_cols = [c for c in self.yearly.columns if c not in ("uscc", "year")]
-        panel = panel.select("uscc", "year", *enterprise_cols, *yearly_cols)
-        keys = panel.select("uscc", "year")
-        year_lo = int(keys["year"].min()) if keys.height else 0
-        year_hi = int(keys["year"].max()) if keys.height else 0
-
-        quals = self.qualifications.select(
-            "uscc",
-            "type",
-            pl.col("valid_from").dt.year().cast(pl.Int64).alias("y0"),
-            pl.when(pl.col("valid_until").is_null())
-            .then(pl.lit(year_hi, dtype=pl.Int64))
-            .when((pl.col("valid_until").dt.month() == 12) & (pl.col("valid_until").dt.day() == 31))
-            .then(pl.col("valid_until").dt.year().cast(pl.Int64))
-            .otherwise(pl.col("valid_until").dt.year().cast(pl.Int64) - 1)
-            .alias("y1"),
-        )
-        negs = self.negatives.select(
-            "uscc",
-            "type",
-            pl.col("occurred_on").dt.year().cast(pl.Int64).alias("y0"),
-            pl.when(pl.col("cleared_on").is_null())
-            .then(pl.lit(year_hi, dtype=pl.Int64))
-            .otherwise(pl.col("cleared_on").dt.year().cast(pl.Int64) - 1)
-            .alias("y1"),
-        )
-        # The standard's types always get a column; a zone's own types present get one too.
-        qual_types = [*QUALIFICATION_TYPES, *sorted(set(quals["type"]) - set(QUALIFICATION_TYPES))]
-        neg_types = [*NEGATIVE_TYPES, *sorted(set(negs["type"]) - set(NEGATIVE_TYPES))]
-        for prefix, table, types in (("has_", quals, qual_types), ("neg_", negs, neg_types)):
-            spans = table.with_columns(
-                pl.max_horizontal("y0", pl.lit(year_lo)).alias("y0"),
-                pl.min_horizontal("y1", pl.lit(year_hi)).alias("y1"),
-            ).filter(pl.col("y1") >= pl.col("y0"))
-            covered = (
-                spans.select("uscc", "type", pl.int_ranges("y0", pl.col("y1") + 1).alias("year"))
-                .explode("year")
-                .unique(["uscc", "type", "year"])
-            )
-            for kind in types:
-                hit = covered.filter(pl.col("type") == kind).select(
-                    "uscc", "year", pl.lit(True).alias(f"{prefix}{kind}")
-                )
-                keys = keys.join(hit, on=["uscc", "year"], how="left", maintain_order="left")
-        flag_cols = [f"has_{k}" for k in qual_types] + [f"neg_{k}" for k in neg_types]
-        keys = keys.with_columns(pl.col(c).fill_null(False) for c in flag_cols)
-        return pl.concat([panel, keys.select(flag_cols)], how="horizontal")
+        return wide_panel(self.enterprises, self.yearly, self.qualifications, self.negatives)
 
 
 # ---------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db import transaction
 
 from innopoints.accounts.actions import do_create_user
@@ -85,10 +84,9 @@ def _users(zone: Zone) -> None:
 def build_demo(
     enterprises: int = 2000, years: int = 4, seed: int = 1, echo: Callable[[str], None] = print
 ) -> str:
-    """Migrate, then create the demo zone once; returns a summary line."""
+    """Create the demo zone once (the schema must exist); returns a summary line."""
     from innopoints.demo.generator import generate_zone
 
-    call_command("migrate", interactive=False, verbosity=0)
     zone = _zone_and_banks()
     if not Enterprise.objects.filter(zone=zone).exists():
         echo(f"generating {enterprises:,} enterprises × {years} years (seed {seed}) …")

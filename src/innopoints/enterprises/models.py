@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from innopoints.standard.catalogue import (
     NEGATIVE_TYPES,
@@ -30,6 +32,12 @@ ENTERPRISE_COLUMNS = (
     "niche_years",
 )
 YEARLY_COLUMNS = tuple(f.code for f in YEARLY_FIELDS if f.code != "year")
+
+
+def _localised(names: dict[str, tuple[str, str]], code: str) -> str:
+    """The (Chinese, English) name of a code in the active language; the code if unknown."""
+    zh, en = names.get(code, (code, code))
+    return en if (get_language() or "").startswith("en") else zh
 
 
 class ImportBatch(models.Model):
@@ -65,9 +73,9 @@ class Enterprise(models.Model):
     """An enterprise of a zone; `uscc` is the registry's key across zones."""
 
     class Listing(models.TextChoices):
-        NONE = "none"
-        RESERVE = "reserve"
-        LISTED = "listed"
+        NONE = "none", _("Not listed")
+        RESERVE = "reserve", _("Listing reserve")
+        LISTED = "listed", _("Listed")
 
     uscc = models.CharField(max_length=18, unique=True)
     name = models.CharField(max_length=100, db_index=True)
@@ -202,7 +210,7 @@ class Qualification(models.Model):
 
     @property
     def type_label(self) -> str:
-        return QUALIFICATION_TYPES.get(self.type, (self.type, self.type))[0]
+        return _localised(QUALIFICATION_TYPES, self.type)
 
     def valid_on(self, day) -> bool:
         """Whether the qualification counts on `day`."""
@@ -233,4 +241,4 @@ class NegativeRecord(models.Model):
 
     @property
     def type_label(self) -> str:
-        return NEGATIVE_TYPES.get(self.type, (self.type, self.type))[0]
+        return _localised(NEGATIVE_TYPES, self.type)

@@ -32,7 +32,8 @@ from innopoints.standard.catalogue import (
     STAGE_NAMES_ZH,
     YEARLY_FIELDS,
 )
-from innopoints.standard.codes import industry_sections
+from innopoints.standard.codes import industry_sections, section_label
+from innopoints.web.templatetags.innopoints import fieldvalue
 
 SORTS = {
     "name": "name",
@@ -151,7 +152,7 @@ def enterprise_list(request: HttpRequest) -> HttpResponse:
         )
     query = params.copy()
     query.pop("page", None)
-    sections = industry_sections()
+    sections = {code: section_label(code, _lang(request)) for code in industry_sections()}
     return render(
         request,
         "enterprises/list.html",
@@ -224,8 +225,17 @@ def enterprise_detail(request: HttpRequest, uscc: str) -> HttpResponse:
         derived_table.append(
             {"label": f.label(lang), "code": f.code, "kind": f.kind.value, "values": values}
         )
+    shown = {
+        "zone": enterprise.zone,
+        "listing_status": enterprise.get_listing_status_display(),
+        "registered_capital": (
+            f"{fieldvalue(enterprise.registered_capital, 'money')} {_('10k CNY')}"
+            if enterprise.registered_capital is not None
+            else None
+        ),
+    }
     identity = [
-        (f.label(lang), getattr(enterprise, f.code) if f.code != "zone" else enterprise.zone)
+        (f.label(lang), shown[f.code] if f.code in shown else getattr(enterprise, f.code))
         for f in ENTERPRISE_FIELDS
     ]
     return render(
@@ -234,7 +244,7 @@ def enterprise_detail(request: HttpRequest, uscc: str) -> HttpResponse:
         {
             "enterprise": enterprise,
             "identity": identity,
-            "section_name": industry_sections().get(enterprise.industry_section, ""),
+            "section_name": section_label(enterprise.industry_section, lang),
             "years": year_codes,
             "table": table,
             "derived_table": derived_table,

@@ -78,6 +78,37 @@ def industry_sections() -> dict[str, str]:
     return {sec: name for sec, name, _ in industry_divisions().values()}
 
 
+SECTION_NAMES_EN = {
+    "A": "Agriculture, forestry, animal husbandry and fishery",
+    "B": "Mining",
+    "C": "Manufacturing",
+    "D": "Electricity, heat, gas and water supply",
+    "E": "Construction",
+    "F": "Wholesale and retail trade",
+    "G": "Transport, storage and postal services",
+    "H": "Accommodation and catering",
+    "I": "Information transmission, software and IT services",
+    "J": "Finance",
+    "K": "Real estate",
+    "L": "Leasing and business services",
+    "M": "Scientific research and technical services",
+    "N": "Water conservancy, environment and public facilities management",
+    "O": "Resident services, repair and other services",
+    "P": "Education",
+    "Q": "Health and social work",
+    "R": "Culture, sports and entertainment",
+    "S": "Public administration, social security and social organisations",
+    "T": "International organisations",
+}
+
+
+def section_label(section: str, lang: str = "zh") -> str:
+    """The name of an industry section (门类) in Chinese or English."""
+    if lang.startswith("en"):
+        return SECTION_NAMES_EN.get(section, section)
+    return industry_sections().get(section, section)
+
+
 def industry_problem(code: str) -> str | None:
     """Why `code` is not a GB/T 4754-2017 code, or None. Form: letter + 2, 3 or 4 digits."""
     if len(code) not in (3, 4, 5) or not code[0].isalpha() or not code[1:].isdigit():

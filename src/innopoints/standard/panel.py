@@ -15,35 +15,38 @@ import polars as pl
 from innopoints.standard.catalogue import NEGATIVE_TYPES, QUALIFICATION_TYPES
 
 
-def _year_end(year: pl.Expr) -> pl.Expr:
-    return pl.date(year, 12, 31)
-
-
-def _flags(
-    keys: pl.DataFrame,
-    records: pl.DataFrame,
-    types: list[str],
-    prefix: str,
-    active: pl.Expr,
+def _year_spans(
+    table: pl.DataFrame, start: str, end: str, end_exclusive: bool, year_lo: int, year_hi: int
 ) -> pl.DataFrame:
-    """Per uscc+year, one boolean column per record type: is any record of that type active."""
-    columns = [f"{prefix}{t}" for t in types]
-    if records.is_empty():
-        return keys.with_columns([pl.lit(False).alias(c) for c in columns])
-    hits = (
-        keys.join(records, on="uscc", how="inner")
-        .filter(active)
-        .select("uscc", "year", pl.col("type"))
-        .unique()
-        .with_columns(pl.lit(True).alias("_hit"))
+    """Per record, the span of years whose 31 December it covers, as one row per year.
+
+    A qualification counts on 31 Dec of year y when valid_from ≤ 31 Dec y ≤ valid_until;
+    a negative record when occurred_on ≤ 31 Dec y < cleared_on. Open ends run to `year_hi`.
+    """
+    last = pl.col(end).dt.year().cast(pl.Int64)
+    if end_exclusive:  # cleared during year y (incl. 31 Dec) → not active at the end of y
+        last_covered = last - 1
+    else:  # valid until 31 Dec y → covers y; valid until any earlier day of y → covers y − 1
+        on_year_end = (pl.col(end).dt.month() == 12) & (pl.col(end).dt.day() == 31)
+        last_covered = pl.when(on_year_end).then(last).otherwise(last - 1)
+    spans = table.select(
+        "uscc",
+        "type",
+        pl.max_horizontal(pl.col(start).dt.year().cast(pl.Int64), pl.lit(year_lo)).alias("y0"),
+        pl.min_horizontal(
+            pl.when(pl.col(end).is_null()).then(pl.lit(year_hi)).otherwise(last_covered),
+            pl.lit(year_hi),
+        ).alias("y1"),
+    ).filter(pl.col("y1") >= pl.col("y0"))
+    return (
+        spans.select("uscc", "type", pl.int_ranges("y0", pl.col("y1") + 1).alias("year"))
+        .explode("year")
+        .unique(["uscc", "type", "year"])
     )
-    wide = hits.pivot(on="type", index=["uscc", "year"], values="_hit", aggregate_function="first")
-    wide = wide.rename({t: f"{prefix}{t}" for t in wide.columns if t in types})
-    out = keys.join(wide, on=["uscc", "year"], how="left", maintain_order="left")
-    for c in columns:
-        if c not in out.columns:
-            out = out.with_columns(pl.lit(None, dtype=pl.Boolean).alias(c))
-    return out.select("uscc", "year", *[pl.col(c).fill_null(False) for c in columns])
+
+
+def _empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=columns)
 
 
 def wide_panel(
@@ -53,67 +56,65 @@ def wide_panel(
     negatives: pl.DataFrame | None = None,
     qualification_types: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Join the four registry tables into the wide panel (see module docstring)."""
-    q_types = list(qualification_types or QUALIFICATION_TYPES)
-    keys = yearly.select("uscc", "year")
+    """Join the four registry tables into the wide panel (see module docstring).
+
+    Rows keep the order of `yearly`. Every standard qualification and negative type gets a
+    column; a zone's own types found in the tables (or listed in `qualification_types`) too.
+    """
     q = (
         qualifications
         if qualifications is not None
-        else pl.DataFrame(
-            schema={
-                "uscc": pl.String,
-                "type": pl.String,
-                "valid_from": pl.Date,
-                "valid_until": pl.Date,
-            }
+        else _empty(
+            {"uscc": pl.String, "type": pl.String, "valid_from": pl.Date, "valid_until": pl.Date}
         )
     )
     n = (
         negatives
         if negatives is not None
-        else pl.DataFrame(
-            schema={
-                "uscc": pl.String,
-                "type": pl.String,
-                "occurred_on": pl.Date,
-                "cleared_on": pl.Date,
-            }
+        else _empty(
+            {"uscc": pl.String, "type": pl.String, "occurred_on": pl.Date, "cleared_on": pl.Date}
         )
     )
-    year_end = _year_end(pl.col("year"))
-    has = _flags(
-        keys,
-        q.select("uscc", "type", "valid_from", "valid_until"),
-        q_types,
-        "has_",
-        (pl.col("valid_from") <= year_end)
-        & (pl.col("valid_until").is_null() | (pl.col("valid_until") >= year_end)),
+    enterprise_columns = [c for c in enterprises.columns if c not in yearly.columns]
+    panel = yearly.join(
+        enterprises.select("uscc", *enterprise_columns),
+        on="uscc",
+        how="left",
+        maintain_order="left",
+    ).select(
+        "uscc",
+        "year",
+        *enterprise_columns,
+        *[c for c in yearly.columns if c not in ("uscc", "year")],
     )
-    neg = _flags(
-        keys,
-        n.select("uscc", "type", "occurred_on", "cleared_on"),
-        list(NEGATIVE_TYPES),
-        "neg_",
-        (pl.col("occurred_on") <= year_end)
-        & (pl.col("cleared_on").is_null() | (pl.col("cleared_on") > year_end)),
-    )
-    enterprise_columns = [c for c in enterprises.columns if c not in yearly.columns or c == "uscc"]
-    return (
-        yearly.join(
-            enterprises.select(enterprise_columns), on="uscc", how="left", maintain_order="left"
+    keys = panel.select("uscc", "year")
+    year_lo = int(keys["year"].min()) if keys.height else 0
+    year_hi = int(keys["year"].max()) if keys.height else 0
+    q_types = list(
+        dict.fromkeys(
+            [
+                *QUALIFICATION_TYPES,
+                *(qualification_types or []),
+                *sorted(set(q["type"]) - set(QUALIFICATION_TYPES)),
+            ]
         )
-        .join(has, on=["uscc", "year"], how="left", maintain_order="left")
-        .join(neg, on=["uscc", "year"], how="left", maintain_order="left")
-        .select(
-            "uscc",
-            "year",
-            *[c for c in enterprise_columns if c != "uscc"],
-            *[c for c in yearly.columns if c not in ("uscc", "year")],
-            pl.col("^has_.*$"),
-            pl.col("^neg_.*$"),
-        )
-        .sort("uscc", "year")
     )
+    n_types = [*NEGATIVE_TYPES, *sorted(set(n["type"]) - set(NEGATIVE_TYPES))]
+    covered = {
+        "has_": _year_spans(q, "valid_from", "valid_until", False, year_lo, year_hi),
+        "neg_": _year_spans(n, "occurred_on", "cleared_on", True, year_lo, year_hi),
+    }
+    for prefix, types in (("has_", q_types), ("neg_", n_types)):
+        for kind in types:
+            hit = (
+                covered[prefix]
+                .filter(pl.col("type") == kind)
+                .select("uscc", "year", pl.lit(True).alias(f"{prefix}{kind}"))
+            )
+            keys = keys.join(hit, on=["uscc", "year"], how="left", maintain_order="left")
+    flags = [f"has_{k}" for k in q_types] + [f"neg_{k}" for k in n_types]
+    keys = keys.with_columns(pl.col(c).fill_null(False) for c in flags)
+    return pl.concat([panel, keys.select(flags)], how="horizontal")
 
 
 def year_end(year: int) -> dt.date:
