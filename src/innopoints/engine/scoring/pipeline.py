@@ -33,6 +33,7 @@ RELATIVE = {"percentile", "rank", "minmax", "zscore"}
 SORTED_STATS = {"percentile", "rank"}
 
 
+IN_FIT = "__in_fit"
 _SMALL = pl.QueryOptFlags.none()  # planning costs more than it saves on a few rows
 
 
@@ -830,23 +831,29 @@ def _positions(
             rows = part.get_column("__row").to_numpy()
             matrix = part.select(pl.col(names).cast(pl.Float64).fill_null(np.nan)).to_numpy()
             columns = {name: matrix[:, k] for k, name in enumerate(names)}
+            in_fit = (
+                part.get_column(IN_FIT).fill_null(False).to_numpy()
+                if IN_FIT in part.columns
+                else np.zeros(part.height, dtype=bool)
+            )
             for value, table, old in group_lookups:
-                peers = table.values.get(tuple(keys))
-                if peers is None:
-                    continue
+                peers = table.values.get(tuple(keys), np.empty(0))
                 v = columns[value]
                 lo = np.searchsorted(peers, v, "left").astype(np.float64)
                 eq = np.searchsorted(peers, v, "right") - lo
+                n = np.full(v.shape, float(peers.size))
                 if old:
+                    # the firm's own fitted value leaves the peers; its new value joins them
                     o = columns[old]
-                    own = ~np.isnan(o)
-                    lo = lo - (own & (o < v))
-                    eq = eq - (own & (o == v)) + own
-                valid = ~np.isnan(v)
+                    had = in_fit & ~np.isnan(o)
+                    lo = lo - (had & (o < v))
+                    eq = eq - (had & (o == v)) + in_fit
+                    n = n + (in_fit & np.isnan(o))
+                valid = ~np.isnan(v) & (n > 0)
                 below, equal, count = out[value]
                 below[rows] = np.where(valid, lo, np.nan)
                 equal[rows] = np.where(valid, eq, np.nan)
-                count[rows] = np.where(valid, peers.size, np.nan)
+                count[rows] = np.where(valid, n, np.nan)
     return out
 
 
@@ -885,10 +892,7 @@ class FittedModel:
         percentile, rank and total-rank peer counts.
         """
         if changes:
-            rows = rows.with_columns(
-                (pl.lit(v, dtype=rows.schema[k]) if k in rows.columns else pl.lit(v)).alias(k)
-                for k, v in changes.items()
-            )
+            rows = rows.with_columns(pl.lit(v).alias(k) for k, v in changes.items())
         return self._apply(rows, explain=explain, correct_self=True)
 
     def _apply(
@@ -1024,6 +1028,7 @@ def fit(
             if p.ind.id in sorted_values
         ],
         pl.col("total").alias(col("old", "__total")),
+        pl.lit(True).alias(IN_FIT),
     )
     data_hash = frame_hash(df.select(sorted(model_columns(model) | set(key))))
     return FittedModel(
