@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
-import yaml
 
 from innopoints.engine.scoring import (
     DataError,
@@ -182,7 +181,7 @@ def diff_command(
         return
 
     def short(value: Any) -> str:
-        text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True).strip()
+        text = json.dumps(value, ensure_ascii=False)
         return text if len(text) <= 80 else text[:77] + "..."
 
     for path, before, after in changes:
