@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,8 +19,9 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from innopoints.audit.actions import build_event, record, record_many
 from innopoints.enterprises.models import (
@@ -172,6 +174,51 @@ def _custom_payload(row: dict, custom_codes: list[str]) -> dict:
     return payload
 
 
+def _bulk_insert(model, frame: pl.DataFrame, fixed: dict[str, Any]) -> None:
+    """Insert a frame's rows with one `executemany` (no model instances).
+
+    Columns are the model's attribute names. Text columns that are NOT NULL get "" for
+    missing values, dates go as ISO text, `auto_now` timestamps are set here.
+    """
+    if frame.is_empty():
+        return
+    meta = model._meta
+    fields = {f.attname: f for f in meta.concrete_fields}
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    for f in meta.concrete_fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fixed = {**fixed, f.attname: stamp}
+        elif (
+            not f.null
+            and not f.primary_key
+            and f.attname not in frame.columns
+            and f.attname not in fixed
+        ):
+            default = f.get_default()
+            fixed = {
+                **fixed,
+                f.attname: json.dumps(default) if isinstance(default, dict | list) else default,
+            }
+    prepared = []
+    for name in frame.columns:
+        dtype, column = frame.schema[name], pl.col(name)
+        if dtype == pl.Date:
+            column = column.cast(pl.String)
+        elif isinstance(fields[name], models.CharField) and not fields[name].null:
+            column = column.cast(pl.String).fill_null("")
+        prepared.append(column)
+    frame = frame.select(prepared).with_columns([pl.lit(v).alias(k) for k, v in fixed.items()])
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(meta.db_table),
+        ", ".join(quote(fields[c].column) for c in frame.columns),
+        ", ".join(["%s"] * frame.width),
+    )
+    with connection.cursor() as cursor:
+        for chunk in frame.iter_slices(20_000):
+            cursor.executemany(sql, chunk.rows())
+
+
 @dataclass
 class _Plan:
     """What an import will write: new rows and changed rows per table."""
@@ -220,16 +267,10 @@ def _write_plan(
     events = []
     custom_codes = [f.code for f in zone.custom_fields()]
     ent_new = plan.new["enterprises"]
-    Enterprise.objects.bulk_create(
-        [
-            Enterprise(
-                zone=zone,
-                import_batch=batch,
-                **{c: _db_value(c, row.get(c)) for c in ENTERPRISE_COLUMNS if c in row},
-            )
-            for row in ent_new.iter_rows(named=True)
-        ],
-        batch_size=1000,
+    _bulk_insert(
+        Enterprise,
+        ent_new.select([c for c in ENTERPRISE_COLUMNS if c in ent_new.columns]),
+        {"zone_id": zone.pk, "import_batch_id": batch.pk},
     )
     progress(0.6, "enterprises written")
     for old, new in plan.changed["enterprises"]:
@@ -245,18 +286,26 @@ def _write_plan(
     id_of = dict(Enterprise.objects.filter(zone=zone).values_list("uscc", "id"))
 
     yearly_new = plan.new["yearly"]
-    YearlyData.objects.bulk_create(
-        [
-            YearlyData(
-                enterprise_id=id_of[row["uscc"]],
-                year=row["year"],
-                import_batch=batch,
-                custom=_custom_payload(row, custom_codes),
-                **{c: _db_value(c, row[c]) for c in YEARLY_COLUMNS if c in row},
-            )
-            for row in yearly_new.iter_rows(named=True)
-        ],
-        batch_size=1000,
+    custom_present = [c for c in custom_codes if c in yearly_new.columns]
+    custom_json = (
+        pl.struct(
+            [
+                pl.col(c).cast(pl.String) if yearly_new.schema[c] == pl.Date else pl.col(c)
+                for c in custom_present
+            ]
+        ).struct.json_encode()
+        if custom_present
+        else pl.lit("{}")
+    )
+    _bulk_insert(
+        YearlyData,
+        yearly_new.select(
+            pl.col("uscc").replace_strict(id_of, return_dtype=pl.Int64).alias("enterprise_id"),
+            "year",
+            custom_json.alias("custom"),
+            *[c for c in YEARLY_COLUMNS if c in yearly_new.columns],
+        ),
+        {"import_batch_id": batch.pk},
     )
     progress(0.85, "yearly data written")
     for old, new in plan.changed["yearly"]:
@@ -278,17 +327,14 @@ def _write_plan(
         ("qualifications", Qualification, "qualification"),
         ("negatives", NegativeRecord, "negative"),
     ):
-        columns = [c for c in plan.new[table].columns if c != "uscc"]
-        model.objects.bulk_create(
-            [
-                model(
-                    enterprise_id=id_of[row["uscc"]],
-                    import_batch=batch,
-                    **{c: _db_value(c, row[c]) for c in columns},
-                )
-                for row in plan.new[table].iter_rows(named=True)
-            ],
-            batch_size=1000,
+        new_rows = plan.new[table]
+        _bulk_insert(
+            model,
+            new_rows.select(
+                pl.col("uscc").replace_strict(id_of, return_dtype=pl.Int64).alias("enterprise_id"),
+                *[c for c in new_rows.columns if c != "uscc"],
+            ),
+            {"import_batch_id": batch.pk},
         )
         for old, new in plan.changed[table]:
             pk = new.pop("_id")
