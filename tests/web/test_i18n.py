@@ -17,8 +17,9 @@ def _po_entries() -> dict[str, str]:
     for line in PO.read_text(encoding="utf-8").splitlines() + [""]:
         if line.startswith("#,") and "fuzzy" in line:
             fuzzy = True
-        elif line.startswith(("msgid ", "msgstr ")):
+        elif line.startswith(("msgid ", "msgstr ", "msgstr[0] ")):
             key, _, rest = line.partition(" ")
+            key = key.removesuffix("[0]")
             current[key] = rest.strip()[1:-1]
         elif line.startswith('"') and key:
             current[key] += line[1:-1]
@@ -39,6 +40,9 @@ def test_every_message_has_a_chinese_translation():
 def test_compiled_catalogue_matches_the_po_file():
     catalogue = gettext.GNUTranslations((PO.with_suffix(".mo")).open("rb"))
     for msgid, msgstr in _po_entries().items():
+        if (msgid, 0) in catalogue._catalog:  # a plural entry
+            assert catalogue.ngettext(msgid, msgid, 1) == msgstr, msgid
+            continue
         assert catalogue.gettext(msgid.replace("\\n", "\n").replace('\\"', '"')) == msgstr.replace(
             "\\n", "\n"
         ).replace('\\"', '"'), msgid
