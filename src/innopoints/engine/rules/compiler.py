@@ -149,8 +149,10 @@ class Compiler:
         self.tree: dict[str, tuple[str, list[str]]] = {}  # inner col -> (op, child cols)
         self.part_names = [p.name for p in criterion.parts]
         self.part_exprs: list[tuple[str, pl.Expr]] = []
+        self.part_cols: list[list[tuple[str, str]]] = []
         for k, part in enumerate(criterion.parts):
             v = self.value(part.value)
+            self.part_cols.append(v.cols)
             self.part_exprs += [
                 (f"{self.p}p{k}_lo", v.lo.cast(pl.Float64)),
                 (f"{self.p}p{k}_hi", v.hi.cast(pl.Float64)),
@@ -159,6 +161,9 @@ class Compiler:
 
     # ---------------------------------------------------------------- values
     def _col(self, code: str, lag: int = 0) -> tuple[pl.Expr, tuple[str, str]]:
+        if lag == 0 and code in RATIO_PARTS:
+            num, den, _ = RATIO_PARTS[code]
+            self.needs.columns |= {num, den}
         name = data_col(code, lag)
         if lag:
             self.needs.lags.add((code, lag))
@@ -225,7 +230,7 @@ class Compiler:
                 ks = [self.part_names.index(node.name)]
             lo = pl.sum_horizontal([pl.col(f"{self.p}p{k}_lo") for k in ks])
             hi = pl.sum_horizontal([pl.col(f"{self.p}p{k}_hi") for k in ks])
-            return Val(lo, hi, False, [])
+            return Val(lo, hi, False, [c for k in ks for c in self.part_cols[k]])
         if isinstance(node, Arith):
             return self._arith(node)
         if isinstance(node, Segments):
@@ -549,13 +554,17 @@ class Compiler:
         sep = ", " if en else "，"
         if node.op in ("in", "starts_with"):
             items = ", ".join(fmt_py(x, fmt, lang) for x in node.items)
-            word = {"in": ("in", "属于"), "starts_with": ("starting with", "以…开头")}[node.op]
             neg = ("not " if en else "不") if leaf.polarity else ""
-            req = (
-                f"{sep}{need} {neg}{word[0]} {{{items}}}"
-                if en
-                else f"{sep}{need}{neg}{word[1]}{{{items}}}"
-            )
+            if node.op == "in":
+                req = (
+                    f"{sep}{need} {neg}in {{{items}}}" if en else f"{sep}{need}{neg}属于{{{items}}}"
+                )
+            else:
+                req = (
+                    f"{sep}{need} {neg}starting with {items}"
+                    if en
+                    else f"{sep}{need}{neg}以{items.replace(', ', '/')}开头"
+                )
         elif node.op == "between":
             lo = threshold_text(node.args[1], fmt, lang, self.c.fields)
             hi = threshold_text(node.args[2], fmt, lang, self.c.fields)
@@ -601,6 +610,12 @@ class Compiler:
         seen: dict[str, str] = {}
         for v in leaf.vals:
             for name, code in v.cols:
+                if name == code and code in RATIO_PARTS:
+                    # a ratio is missing because its numerator or denominator is
+                    num, den, _ = RATIO_PARTS[code]
+                    seen.setdefault(num, num)
+                    seen.setdefault(den, den)
+                    continue
                 seen.setdefault(name, code)
         return list(seen.items())
 

@@ -41,10 +41,12 @@ from innopoints.engine.rules.language import (
     MAX_STRING,
     Context,
     Node,
+    PartRef,
     Problem,
     RuleError,
     parse_condition,
     parse_value,
+    walk,
 )
 from innopoints.standard.catalogue import (
     NEGATIVE_TYPES,
@@ -250,6 +252,11 @@ def load_criterion(
     problems += ctx.problems
     if problems or rules is None:
         raise RuleError(problems or [Problem("rules", "invalid")])
+    labels = {p.name: {"zh": p.zh, "en": p.en} for p in parts}
+    for tree in [rules, *(p.value for p in parts)]:
+        for node in walk(tree):
+            if isinstance(node, PartRef) and node.name in labels and not node.label:
+                node.label = labels[node.name]
     resolved = {
         **{k: v for k, v in raw.items() if k not in ("params", "definitions")},
         "params": {n: {**meta[n], "value": values[n]} for n in sorted(values)},

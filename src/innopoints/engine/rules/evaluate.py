@@ -375,6 +375,8 @@ def _change_text(c: Compiler, leaf: Leaf, op: str, t: float, lang: str) -> pl.Ex
         return pl.concat_str(head, pl.lit(": " if en else "："), detail)
     delta = pl.lit(t) - current
     sign = pl.when(delta >= 0).then(pl.lit("+")).otherwise(pl.lit(""))
+    if sym:
+        return head
     return pl.concat_str(
         head,
         pl.lit(" ("),

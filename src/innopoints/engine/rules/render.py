@@ -103,6 +103,8 @@ def fmt_of(node: Node) -> str:
             return kinds.pop()
         if node.op in ("*", "/") and len(kinds) == 1 and any(isinstance(a, Lit) for a in node.args):
             return kinds.pop()
+        if node.op == "/" and len(node.args) == 2 and kinds <= {"money", "int"} and kinds:
+            return "ratio"
         return "num"
     if isinstance(node, Segments | PartRef | RangeLit):
         return "points"
