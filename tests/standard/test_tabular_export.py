@@ -6,7 +6,7 @@ import openpyxl
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from tabular_builders import TODAY, sample_frames, uscc
+from tests.standard.tabular_builders import TODAY, sample_frames, uscc
 
 from innopoints.standard.catalogue import custom_field
 from innopoints.standard.report import ISSUES_SHEET, write_error_report

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tabular_builders import uscc
+from tests.standard.tabular_builders import uscc
 
 from innopoints.standard.tabular import ImportFileError, Limits, read_workbook
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tabular_builders import TODAY, uscc
+from tests.standard.tabular_builders import TODAY, uscc
 
 from innopoints.standard.catalogue import custom_field
 from innopoints.standard.tabular import ValidationResult, read_workbook, validate

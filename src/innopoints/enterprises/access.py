@@ -85,3 +85,8 @@ def get_import_zone(user, code: str) -> Zone:
 def visible_batches(user) -> QuerySet[ImportBatch]:
     """Import batches of the zones the user administers."""
     return ImportBatch.objects.filter(zone_id__in=admin_zone_ids(user))
+
+
+def enterprise_ids(zone: Zone) -> dict[str, int]:
+    """USCC → database id of every enterprise of a zone (for actions that write per firm)."""
+    return dict(Enterprise.objects.filter(zone=zone).values_list("uscc", "id"))

@@ -37,7 +37,7 @@ from innopoints.engine.scoring import (
     validate_document,
 )
 from innopoints.engine.scoring.model import SPECS_DIR, canonical_form
-from innopoints.enterprises.models import Enterprise
+from innopoints.enterprises.access import enterprise_ids
 from innopoints.enterprises.panel import zone_derived
 from innopoints.jobs.tasks import start_job
 from innopoints.scoring.models import (
@@ -382,7 +382,7 @@ def execute_scoring_run(actor, run_id: int, progress: Progress = _noop) -> dict[
         except DataError as exc:
             raise ScoringError(str(exc)) from exc
         progress(0.6, "storing results")
-        ids = dict(Enterprise.objects.filter(zone=zone).values_list("uscc", "id"))
+        ids = enterprise_ids(zone)
         objects = firm_score_rows(run, model, result.scores, ids)
         counts = _counts(result.scores, model.doc.stage_field, len(objects))
         with transaction.atomic():
@@ -549,7 +549,7 @@ def do_import_external_scores(
         raise ScoringError(_("Give the source of the points (e.g. national platform)."))
     good, errors, total = read_external_points(data, file_name)
     ids = pl.DataFrame(
-        list(Enterprise.objects.filter(zone=zone).values_list("uscc", "id")),
+        list(enterprise_ids(zone).items()),
         schema={"uscc": pl.String, "enterprise_id": pl.Int64},
         orient="row",
     )
