@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -104,11 +105,17 @@ def run_polars(frame: pl.DataFrame, model) -> pl.DataFrame:
     return score(frame, model, hash_data=False).scores
 
 
-def run_pandas(frame: pl.DataFrame, doc: dict):
+def to_pandas(frame: pl.DataFrame):
+    """The same data as a pandas DataFrame (numpy-backed; no pyarrow needed)."""
+    import pandas as pd
+
+    return pd.DataFrame({name: frame.get_column(name).to_numpy() for name in frame.columns})
+
+
+def run_pandas(df, doc: dict):
     """A straightforward pandas implementation of the same computation."""
     import pandas as pd
 
-    df = frame.to_pandas()
     df = df.sort_values(["uscc", "year"], kind="stable").reset_index(drop=True)
     groups = ["stage", "industry_section"]
     xs = [f"x{i}" for i in range(N_INDICATORS)]
@@ -162,14 +169,23 @@ def child(kind: str, n_firms: int, runs: int) -> None:
     doc = bench_model()
     model = load_model(doc)
     frame = make_data(n_firms)
-    times = []
+    data = frame if kind == "polars" else to_pandas(frame)
+    times, cpu_times = [], []
     result = None
     for _ in range(runs):
-        start = time.perf_counter()
-        result = run_polars(frame, model) if kind == "polars" else run_pandas(frame, doc)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = run_polars(data, model) if kind == "polars" else run_pandas(data, doc)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     if kind == "pandas":
-        result = pl.from_pandas(result[["uscc", "total", "rank_overall", "band"]])
+        result = pl.DataFrame(
+            {
+                "uscc": result["uscc"].to_numpy(),
+                "total": result["total"].to_numpy(),
+                "rank_overall": result["rank_overall"].to_numpy(),
+                "band": [b if isinstance(b, str) else None for b in result["band"]],
+            }
+        )
     checksum = {
         "total_sum": float(result.get_column("total").sum()),
         "rank_first": result.sort("uscc")
@@ -180,7 +196,13 @@ def child(kind: str, n_firms: int, runs: int) -> None:
         "bands": result.get_column("band").value_counts().sort("band").rows(),
     }
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"times": times, "peak_mb": peak_mb, "check": checksum}, default=str))
+    load = os.getloadavg()[0]
+    print(
+        json.dumps(
+            {"times": times, "cpu": cpu_times, "peak_mb": peak_mb, "load": load, "check": checksum},
+            default=str,
+        )
+    )
 
 
 def child_what_if(n_peers: int, trials: int) -> None:
@@ -238,9 +260,11 @@ def main() -> None:
         child(args.child, args.firms, args.runs if args.child == "polars" else args.pandas_runs)
         return
     ours = _spawn("--child", "polars", "--firms", str(args.firms), "--runs", str(args.runs))
+    print("polars", json.dumps(ours), flush=True)
     theirs = _spawn(
         "--child", "pandas", "--firms", str(args.firms), "--pandas-runs", str(args.pandas_runs)
     )
+    print("pandas", json.dumps(theirs), flush=True)
     what_if = _spawn("--child", "what_if", "--peers", str(args.peers), "--trials", str(args.trials))
     ours_median = statistics.median(ours["times"])
     pandas_median = statistics.median(theirs["times"])
