@@ -432,9 +432,20 @@ def _aggregate(
 
 def _aggregated(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     lf = lf.with_columns(_weight_columns(model))
-    for node in model.nodes_bottom_up():
-        lf = lf.with_columns(_aggregate(node, model).alias(col("nrm", node.id)))
+    for level in reversed(_levels(model)):
+        lf = lf.with_columns(_aggregate(node, model).alias(col("nrm", node.id)) for node in level)
     return lf
+
+
+def _levels(model: IndicatorModel) -> list[list[Node]]:
+    """Aggregate nodes by depth (root first); nodes of one level are independent."""
+    levels: list[list[Node]] = []
+    current = [model.root]
+    while current:
+        levels.append(current)
+        ids = {n.id for n in current}
+        current = [n for n in model.doc.nodes if n.parent in ids]
+    return levels
 
 
 def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
@@ -442,22 +453,26 @@ def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     scale = scale_of(model)
     root = model.root
     lf = lf.with_columns((pl.col(col("nrm", root.id)) * scale).alias(col("pts", root.id)))
-    for node in reversed(model.nodes_bottom_up()):
-        kids = model.children(node.id)
+    for level in _levels(model):
+        families = [(node, model.children(node.id)) for node in level]
         lf = lf.with_columns(
             (pl.col(col("nrm", k.id)).fill_null(0.0) * _weight_ref(model, k)).alias(col("sw", k.id))
+            for _, kids in families
             for k in kids
         )
-        denominator = pl.sum_horizontal([pl.col(col("sw", k.id)) for k in kids])
         lf = lf.with_columns(
-            (pl.col(col("pts", node.id)).fill_null(0.0) / denominator).alias(col("ppu", node.id))
+            (
+                pl.col(col("pts", node.id)).fill_null(0.0)
+                / pl.sum_horizontal([pl.col(col("sw", k.id)) for k in kids])
+            ).alias(col("ppu", node.id))
+            for node, kids in families
         )
-        per_unit = pl.col(col("ppu", node.id))
         lf = lf.with_columns(
-            pl.when(per_unit.is_finite())
-            .then(per_unit * pl.col(col("sw", k.id)))
+            pl.when(pl.col(col("ppu", node.id)).is_finite())
+            .then(pl.col(col("ppu", node.id)) * pl.col(col("sw", k.id)))
             .otherwise(0.0)
             .alias(col("pts", k.id))
+            for node, kids in families
             for k in kids
         )
     lf = lf.with_columns(_bonus_negative_columns(model))
@@ -819,8 +834,11 @@ def _positions(
     by_group: dict[tuple[str, ...], list[tuple[str, _Sorted, str | None]]] = {}
     for lookup in lookups:
         by_group.setdefault(lookup[1].group, []).append(lookup)
-    indexed = df.with_row_index("__row")
     for group, group_lookups in by_group.items():
+        needed = [*group, *{v for v, _, _ in group_lookups}, *{o for _, _, o in group_lookups if o}]
+        if IN_FIT in df.columns:
+            needed.append(IN_FIT)
+        indexed = df.select(needed).with_row_index("__row")
         parts = (
             {(): indexed}
             if not group
@@ -902,7 +920,8 @@ class FittedModel:
         df = prepare(frame, model, self.key)
         key = _key(df, self.key)
         if correct_self:
-            own = self.baseline.join(df.select(key), on=key, how="semi")
+            first = df.get_column(key[0]).unique()
+            own = self.baseline.filter(pl.col(key[0]).is_in(first.implode()))
             df = df.join(own, on=key, how="left", maintain_order="left")
         for group, table in self.group_tables.items():
             if group:
