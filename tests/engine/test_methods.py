@@ -7,7 +7,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-from conftest import frame_of, indicator, model_doc, single
+from scoring_helpers import frame_of, indicator, model_doc, single
 
 from innopoints.engine.scoring import load_model, score, stages
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import indicator, model_doc
+from scoring_helpers import indicator, model_doc
 
 from innopoints.engine.scoring import (
     ModelValidationError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import frame_of, single
+from scoring_helpers import frame_of, single
 
 from innopoints.engine.scoring import DataError, fit, score
 

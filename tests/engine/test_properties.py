@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import frame_of, indicator, model_doc, single
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scoring_helpers import frame_of, indicator, model_doc, single
 
 from innopoints.engine.scoring import fit, load_model, score
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from conftest import frame_of, indicator, model_doc
+from scoring_helpers import frame_of, indicator, model_doc
 
 from innopoints.engine.scoring import drop_one, load_model, score, sensitivity
 
