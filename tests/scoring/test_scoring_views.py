@@ -135,7 +135,12 @@ def test_results_export_csv_has_external_points_and_difference(admin_client, run
     response = admin_client.get(f"/scoring/runs/{run.pk}/?export=csv")
     frame = pl.read_csv(io.BytesIO(response.content))
     assert frame.height == 40
-    assert "External points (national)" in frame.columns and "Difference" in frame.columns
+    assert "外部积分（national）" in frame.columns and "差值" in frame.columns
+    admin_client.cookies["django_language"] = "en"
+    english = pl.read_csv(
+        io.BytesIO(admin_client.get(f"/scoring/runs/{run.pk}/?export=csv").content)
+    )
+    assert "External points (national)" in english.columns and "Difference" in english.columns
     xlsx = admin_client.get(f"/scoring/runs/{run.pk}/?export=xlsx")
     assert xlsx.content[:2] == b"PK"
 

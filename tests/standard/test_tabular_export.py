@@ -6,11 +6,11 @@ import openpyxl
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from tests.standard.tabular_builders import TODAY, sample_frames, uscc
 
 from innopoints.standard.catalogue import custom_field
 from innopoints.standard.report import ISSUES_SHEET, write_error_report
 from innopoints.standard.tabular import read_files, read_workbook, validate, write_tables
+from tests.standard.tabular_builders import TODAY, sample_frames, uscc
 
 
 def _same(result, frames):

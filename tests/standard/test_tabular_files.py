@@ -8,9 +8,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.standard.tabular_builders import uscc
 
 from innopoints.standard.tabular import ImportFileError, Limits, read_workbook
+from tests.standard.tabular_builders import uscc
 
 HEADER = "统一社会信用代码,企业名称,年度,营业收入（万元）\n"
 

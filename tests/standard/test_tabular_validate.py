@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.standard.tabular_builders import TODAY, uscc
 
 from innopoints.standard.catalogue import custom_field
 from innopoints.standard.tabular import ValidationResult, read_workbook, validate
+from tests.standard.tabular_builders import TODAY, uscc
 
 U1, U2, U3 = uscc(1), uscc(2), uscc(3)
 
@@ -301,21 +301,3 @@ def test_full_width_headers_gbk_and_bom(tmp_path):
         assert not r.has_errors, enc
         assert r.enterprises["name"].to_list() == ["甲公司"]
         assert r.yearly["rd_expense"].to_list() == [1.0]
-
-
-@pytest.mark.slow
-def test_speed_100k_rows(tmp_path):
-    from tabular_builders import sample_frames
-
-    from innopoints.standard.tabular import write_tables
-
-    frames = sample_frames(n=25_000, years=4)
-    path = write_tables({k: frames[k] for k in ("enterprises", "yearly")}, tmp_path / "big.csv")[0]
-    import time
-
-    wb = read_workbook(path)
-    start = time.perf_counter()
-    r = validate(wb, today=TODAY)
-    elapsed = time.perf_counter() - start
-    assert r.yearly.height == 100_000 and not r.has_errors
-    assert elapsed < 10, elapsed
