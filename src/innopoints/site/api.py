@@ -4,6 +4,8 @@ from ninja import NinjaAPI
 from ninja.security import django_auth
 
 from innopoints.enterprises.api import router as enterprises_router
+from innopoints.pools.api import router as pools_router
+from innopoints.portal.api import router as portal_router
 from innopoints.scoring.api import router as scoring_router
 
 api = NinjaAPI(
@@ -15,3 +17,5 @@ api = NinjaAPI(
 )
 api.add_router("/", enterprises_router)
 api.add_router("/scoring", scoring_router)
+api.add_router("/pools", pools_router)
+api.add_router("/portal", portal_router)

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "innopoints.jobs",
     "innopoints.enterprises",
     "innopoints.scoring",
+    "innopoints.pools",
+    "innopoints.portal",
 ]
 
 MIDDLEWARE = [

@@ -33,5 +33,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", web_views.job_status, name="job-status"),
     path("scoring/", include("innopoints.scoring.urls")),
     path("zones/", include("innopoints.zones.urls")),
+    path("pools/", include("innopoints.pools.urls")),
+    path("portal/", include("innopoints.portal.urls")),
     path("api/", api.urls),
 ]
