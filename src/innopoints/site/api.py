@@ -6,6 +6,7 @@ from ninja.security import django_auth
 from innopoints.enterprises.api import router as enterprises_router
 from innopoints.pools.api import router as pools_router
 from innopoints.portal.api import router as portal_router
+from innopoints.portrait.api import router as portrait_router
 from innopoints.scoring.api import router as scoring_router
 
 api = NinjaAPI(
@@ -19,3 +20,4 @@ api.add_router("/", enterprises_router)
 api.add_router("/scoring", scoring_router)
 api.add_router("/pools", pools_router)
 api.add_router("/portal", portal_router)
+api.add_router("/portrait", portrait_router)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "innopoints.scoring",
     "innopoints.pools",
     "innopoints.portal",
+    "innopoints.portrait",
 ]
 
 MIDDLEWARE = [

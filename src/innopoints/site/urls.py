@@ -35,5 +35,6 @@ urlpatterns = [
     path("zones/", include("innopoints.zones.urls")),
     path("pools/", include("innopoints.pools.urls")),
     path("portal/", include("innopoints.portal.urls")),
+    path("portrait/", include("innopoints.portrait.urls")),
     path("api/", api.urls),
 ]

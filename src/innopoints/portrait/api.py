@@ -1,0 +1,5 @@
+"""API endpoints of this app."""
+
+from ninja import Router
+
+router = Router(tags=["portrait"])
