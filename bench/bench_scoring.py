@@ -268,20 +268,35 @@ def main() -> None:
     what_if = _spawn("--child", "what_if", "--peers", str(args.peers), "--trials", str(args.trials))
     ours_median = statistics.median(ours["times"])
     pandas_median = statistics.median(theirs["times"])
+    ours_cpu, pandas_cpu = statistics.median(ours["cpu"]), statistics.median(theirs["cpu"])
     same = ours["check"]["rank_first"] == theirs["check"]["rank_first"] and abs(
         ours["check"]["total_sum"] - theirs["check"]["total_sum"]
     ) < 1e-6 * abs(theirs["check"]["total_sum"])
-    print(f"firms {args.firms}, indicators {N_INDICATORS}, stages {len(STAGES)}")
+    try:
+        from bench.machine import describe
+
+        machine = describe()
+    except ImportError:
+        machine = "see lscpu"
+    runs = ", ".join(f"{t:.2f}" for t in ours["times"])
     print(
-        f"polars engine: median {ours_median:.2f} s over {len(ours['times'])} runs {[round(t, 2) for t in ours['times']]}, peak {ours['peak_mb']:.0f} MB"
-    )
-    print(
-        f"pandas reference: median {pandas_median:.2f} s over {len(theirs['times'])} runs, peak {theirs['peak_mb']:.0f} MB"
-    )
-    print(f"speed-up: {pandas_median / ours_median:.1f}x; same results: {same}")
-    print(
-        f"what-if vs {args.peers} peers: fit {what_if['fit_seconds']:.2f} s, "
-        f"p50 {what_if['p50_ms']:.1f} ms, p95 {what_if['p95_ms']:.1f} ms, max {what_if['max_ms']:.1f} ms"
+        f"""
+## Scoring engine
+
+`python -m bench.bench_scoring` — {args.firms:,} firms × {N_INDICATORS} indicators × {len(STAGES)} stages,
+percentile within stage × industry-section peer groups, 3-level aggregation, ranks, bands.
+Machine: {machine}; load average {ours["load"]:.1f} / {theirs["load"]:.1f} at the end of the runs.
+
+| | engine (Polars) | pandas reference | ratio |
+|---|---|---|---|
+| median wall time | {ours_median:.2f} s ({runs}) | {pandas_median:.2f} s | {pandas_median / ours_median:.1f}× |
+| median CPU time | {ours_cpu:.2f} s | {pandas_cpu:.2f} s | {pandas_cpu / ours_cpu:.1f}× |
+| peak memory (process) | {ours["peak_mb"]:.0f} MB | {theirs["peak_mb"]:.0f} MB | |
+| same totals, ranks, bands | {same} | | |
+
+What-if, one firm against {args.peers:,} fitted peers: fit {what_if["fit_seconds"]:.2f} s, p50
+{what_if["p50_ms"]:.1f} ms, p95 {what_if["p95_ms"]:.1f} ms, max {what_if["max_ms"]:.1f} ms.
+"""
     )
 
 
