@@ -127,3 +127,38 @@ def test_bad_input_is_reported(cross_section, national):
     model = single({"kind": "minmax"})
     with pytest.raises(DataError, match="text"):
         score(frame_of(x=["a", "b"]), model)
+
+
+def test_fitted_group_statistics_are_reused_for_new_rows():
+    from scoring_helpers import indicator, model_doc
+
+    from innopoints.engine.scoring import load_model
+
+    doc = model_doc(
+        [
+            indicator(
+                "x",
+                {"kind": "minmax", "group": ["grp"]},
+                missing={"policy": "impute_mean", "group": ["grp"]},
+            ),
+            indicator("y", {"kind": "zscore"}, transform={"treat": {"method": "coinr"}}),
+        ]
+    )
+    model = load_model(doc)
+    frame = frame_of(
+        x=[1.0, 3.0, None, 10.0, 20.0, 30.0],
+        y=[1.0, 2.0, 3.0, 4.0, 5.0, 60.0],
+        grp=["a", "a", "a", "b", "b", "b"],
+    )
+    fitted = fit(frame, model)
+    assert fitted.apply(frame).scores.equals(score(frame, model).scores)
+    newcomer = frame_of(x=[None, 25.0], y=[2.0, 100.0], grp=["a", "b"]).with_columns(
+        pl.Series("uscc", ["n1", "n2"])
+    )
+    result = fitted.apply(newcomer, explain=True)
+    rows = result.explanation.filter(pl.col("item") == "x").sort("uscc")
+    assert rows.get_column("treatment").to_list() == ["impute_mean", "none"]
+    assert rows.get_column("normalised").to_list() == pytest.approx(
+        [0.5, 0.75]
+    )  # mean 2 of [1, 3]; (25-10)/20
+    assert result.scores.get_column("pts_y").max() <= 50.0  # treated with the peers' bounds

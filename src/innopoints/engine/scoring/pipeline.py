@@ -49,8 +49,16 @@ def col(prefix: str, ident: str) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
+ALL = "__all"  # a constant column: the peer group of everybody
+
+
 def _over(expr: pl.Expr, group: Sequence[str]) -> pl.Expr:
-    return expr.over(list(group)) if group else expr
+    """A peer statistic broadcast to every row of its group.
+
+    The empty group is a window over a constant column rather than a scalar, because
+    Polars divides by a scalar through its reciprocal: scalar and column divisors differ
+    in the last bit, and batch and fitted (apply) scoring must agree exactly."""
+    return expr.over(list(group) if group else ALL)
 
 
 def _signed_log(value: pl.Expr) -> pl.Expr:
@@ -157,12 +165,13 @@ def prepare(
         names |= {a.meta.output_name() for a in additions}
     stage = pl.col(model.doc.stage_field)
     lf = lf.with_columns(
+        pl.lit(0, dtype=pl.UInt8).alias(ALL),
         stage.replace_strict(
             list(model.stage_codes),
             list(range(len(model.stage_codes))),
             default=None,
             return_dtype=pl.UInt32,
-        ).alias(STAGE_INDEX)
+        ).alias(STAGE_INDEX),
     )
     missing = sorted(model_columns(model) - names)
     if missing:
@@ -552,6 +561,14 @@ def _band_expr(model: IndicatorModel) -> pl.Expr:
     return chain.otherwise(None)
 
 
+def _pct_expr(name: str) -> pl.Expr:
+    """Percentile of the total in a ranking group: 100 · (n − rank + ½) / n.
+
+    Integer arithmetic and one division, so every evaluation order gives the same bits."""
+    n, rank = pl.col(f"n_{name}").cast(pl.Int64), pl.col(f"rank_{name}").cast(pl.Int64)
+    return (200 * (n - rank) + 100) / (2 * n)
+
+
 def _batch_ranks(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     total = pl.col("total")
     exprs = []
@@ -561,12 +578,7 @@ def _batch_ranks(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
             _over(total.count(), group).cast(pl.Int64).alias(f"n_{name}"),
         ]
     # percentile: the share of peers at or below the firm, less half the firm itself
-    pct = [
-        (100.0 * (pl.col(f"n_{name}") - pl.col(f"rank_{name}") + 0.5) / pl.col(f"n_{name}")).alias(
-            f"pct_{name}"
-        )
-        for name in model.doc.ranking
-    ]
+    pct = [_pct_expr(name).alias(f"pct_{name}") for name in model.doc.ranking]
     return lf.with_columns(exprs).with_columns(pct).with_columns(_band_expr(model).alias("band"))
 
 
@@ -970,13 +982,14 @@ class FittedModel:
                 pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
                 pl.Series(f"n_{name}", n, nan_to_null=True).cast(pl.Int64),
             ]
-        work = work.with_columns(rank_cols).with_columns(
-            (
-                100.0 * (pl.col(f"n_{name}") - pl.col(f"rank_{name}") + 0.5) / pl.col(f"n_{name}")
-            ).alias(f"pct_{name}")
-            for name in self.sorted_totals
+        # the same lazy plan and optimiser as the batch path, so the bits agree
+        work = (
+            work.with_columns(rank_cols)
+            .lazy()
+            .with_columns(_pct_expr(name).alias(f"pct_{name}") for name in self.sorted_totals)
+            .with_columns(_band_expr(model).alias("band"))
+            .collect()
         )
-        work = work.with_columns(rank_cols).with_columns(_band_expr(model).alias("band"))
         if explain:
             work = work.with_columns(
                 pl.col(col("st_med", p.ind.id)).alias(col("med", p.ind.id))
