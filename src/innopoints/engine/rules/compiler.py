@@ -709,6 +709,9 @@ class Compiler:
         ]
         if self.part_names:
             items.insert(0, self.parts_text(lang))
+        elif self.c.kind == "precheck" and self.c.judgement:
+            note = self.c.judgement.get("en" if is_en(lang) else "zh", "")
+            items.append(pl.when(pl.col(self.root_col)).then(pl.lit(note)))
         return pl.concat_str(items, separator=sep, ignore_nulls=True)
 
     def parts_expr(self) -> pl.Expr:

@@ -225,7 +225,7 @@ def output_exprs(c: Compiler, lang: str, near_miss: bool = False) -> list[pl.Exp
         c.parts_expr().alias("parts"),
     ]
     if near_miss:
-        text, blocked = near_miss_exprs(c, lang)
+        _, text, blocked = near_miss_exprs(c, lang)
         out += [text.alias("near_miss"), blocked.alias("near_miss_blocked")]
     return out
 
@@ -271,7 +271,13 @@ def evaluate(
             staged = staged.with_columns(exprs)
         staged = staged.collect()
         for c in batch:
-            results.append(staged.select("uscc", "year", *output_exprs(c, lang, near_miss)))
+            rows = staged
+            if near_miss:
+                lazy = staged.lazy()
+                for exprs in near_miss_exprs(c, lang)[0]:
+                    lazy = lazy.with_columns(exprs)
+                rows = lazy.collect()
+            results.append(rows.select("uscc", "year", *output_exprs(c, lang, near_miss)))
     if not results:
         return pl.DataFrame(schema=RESULT_SCHEMA)
     return pl.concat(results, how="vertical").sort(["uscc", "year"], maintain_order=True)
@@ -386,17 +392,20 @@ def _change_text(c: Compiler, leaf: Leaf, op: str, t: float, lang: str) -> pl.Ex
     )
 
 
-def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
+def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[list[list[pl.Expr]], pl.Expr, pl.Expr]:
     """For ineligible rows: the smallest single threshold change that passes, and blockers.
 
     Every threshold leaf that currently fails is tried (its status forced to pass, the
     tree re-evaluated from the leaf columns); the one with the smallest relative gap among
-    those that make the rule pass wins. `near_miss_blocked` is true when no single change
-    passes (the text then lists what still blocks), null when not ineligible.
+    those that make the rule pass wins. Returns the `with_columns` stages of intermediate
+    columns, then the text and `near_miss_blocked` (true when no single change passes,
+    null when the row is not ineligible).
     """
     en = is_en(lang)
+    p = f"{c.p}nm_"
     root = pl.col(c.root_col)
-    candidates = []
+    stage1: list[pl.Expr] = []
+    candidates: list[tuple[Leaf, pl.Expr]] = []
     for leaf in c.leaves:
         th = _threshold(leaf)
         if th is None:
@@ -408,7 +417,12 @@ def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
         current = v.lo if op in (">=", ">") else v.hi
         gap = (pl.lit(t) - current).abs() / max(abs(t), 1e-9)
         forced = c.forced_root(leaf.column, not leaf.polarity)
-        candidates.append((leaf, failing, gap, forced, _change_text(c, leaf, op, t, lang)))
+        k = leaf.index
+        stage1 += [
+            pl.when(failing & forced.fill_null(False)).then(gap).alias(f"{p}pg{k}"),
+            pl.when(failing).then(gap).alias(f"{p}ag{k}"),
+        ]
+        candidates.append((leaf, _change_text(c, leaf, op, t, lang)))
     failing_leaves = []
     for leaf in c.leaves:
         s = pl.col(leaf.column)
@@ -416,33 +430,48 @@ def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
         failing_leaves.append((leaf, bad, sentence(leaf.node, lang, c.c.fields)))
     ineligible = (~root).fill_null(False)
     null_text = pl.lit(None, dtype=pl.String)
+    sep = "; " if en else "；"
     if not candidates:
         blockers = pl.concat_str(
             [pl.when(b).then(pl.lit(t)) for _, b, t in failing_leaves],
-            separator="; " if en else "；",
+            separator=sep,
             ignore_nulls=True,
         )
         head = (
             "no single threshold change; blocked by: " if en else "无单项指标调整可通过；未满足："
         )
         return (
+            [],
             pl.when(ineligible).then(pl.concat_str(pl.lit(head), blockers)).otherwise(null_text),
             pl.when(ineligible).then(pl.lit(True)).otherwise(pl.lit(None, dtype=pl.Boolean)),
         )
-    passing_gaps = [
-        pl.when(f & forced.fill_null(False)).then(g) for _, f, g, forced, _ in candidates
+    pg = [pl.col(f"{p}pg{leaf.index}") for leaf, _ in candidates]
+    ag = [pl.col(f"{p}ag{leaf.index}") for leaf, _ in candidates]
+    stage2 = [pl.min_horizontal(pg).is_not_null().alias(f"{p}passes")]
+    passes = pl.col(f"{p}passes")
+    stage3 = [
+        pl.when(passes)
+        .then(pl.min_horizontal(pg))
+        .otherwise(pl.min_horizontal(ag))
+        .alias(f"{p}best")
     ]
-    any_gaps = [pl.when(f).then(g) for _, f, g, _, _ in candidates]
-    best_pass = pl.min_horizontal(passing_gaps)
-    best_any = pl.min_horizontal(any_gaps)
-    passes = best_pass.is_not_null()
-    best = pl.when(passes).then(best_pass).otherwise(best_any)
-    pool = [
-        (leaf, pl.when(passes).then(pg).otherwise(ag), text)
-        for (leaf, _, _, _, text), pg, ag in zip(candidates, passing_gaps, any_gaps, strict=True)
+    best = pl.col(f"{p}best")
+    gaps = [pl.when(passes).then(a).otherwise(b) for a, b in zip(pg, ag, strict=True)]
+    stage4 = [
+        pl.coalesce(
+            [
+                pl.when(g == best).then(pl.lit(leaf.index))
+                for (leaf, _), g in zip(candidates, gaps, strict=True)
+            ]
+        ).alias(f"{p}chosen")
     ]
-    chosen = pl.coalesce([pl.when(g == best).then(pl.lit(leaf.index)) for leaf, g, _ in pool])
-    change = pl.coalesce([pl.when(g == best).then(t) for _, g, t in pool])
+    chosen = pl.col(f"{p}chosen")
+    stage5 = [
+        pl.coalesce([pl.when(chosen == leaf.index).then(text) for leaf, text in candidates]).alias(
+            f"{p}change"
+        )
+    ]
+    change = pl.col(f"{p}change")
 
     def any_groups(leaf: Leaf) -> set[str]:
         return {col for col, op in leaf.ancestors if op == "any"}
@@ -452,7 +481,7 @@ def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
         mine = any_groups(leaf)
         return [
             other.index
-            for other, *_ in candidates
+            for other, _ in candidates
             if other.index == leaf.index or mine & any_groups(other)
         ]
 
@@ -461,7 +490,7 @@ def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
             pl.when(b & ~chosen.is_in(relieved_by(leaf)).fill_null(False)).then(pl.lit(t))
             for leaf, b, t in failing_leaves
         ],
-        separator="; " if en else "；",
+        separator=sep,
         ignore_nulls=True,
     )
     ok_text = "; nothing else blocks" if en else "；无其他阻碍"
@@ -480,4 +509,4 @@ def near_miss_exprs(c: Compiler, lang: str = "zh") -> tuple[pl.Expr, pl.Expr]:
         )
     )
     blocked = pl.when(ineligible).then(~passes).otherwise(pl.lit(None, dtype=pl.Boolean))
-    return text, blocked
+    return [stage1, stage2, stage3, stage4, stage5], text, blocked
