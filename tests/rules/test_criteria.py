@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from innopoints.engine.rules import OFFICIAL, load_criterion, shipped_criteria
-from innopoints.engine.rules.testcases import run_file, test_files
+from innopoints.engine.rules.testcases import run_file
+from innopoints.engine.rules.testcases import test_files as criteria_test_files
 
-FILES = test_files()
+FILES = criteria_test_files()
 
 
 def test_every_official_criterion_has_at_least_ten_cases() -> None:

@@ -36,6 +36,7 @@ from innopoints.engine.rules.render import (
     sentence,
     value_text,
 )
+from innopoints.standard.catalogue import STANDARD_FIELDS
 from innopoints.standard.derived import derive
 
 RESULT_SCHEMA = {
@@ -65,6 +66,13 @@ def needs_of(compilers: Sequence[Compiler]) -> Needs:
     for c in compilers:
         needs.update(c.needs)
     return needs
+
+
+def _dtype(code: str) -> pl.DataType:
+    if code.startswith(("has_", "neg_")):
+        return pl.Boolean()
+    f = STANDARD_FIELDS.get(code)
+    return f.polars_dtype if f is not None else pl.Float64()
 
 
 def _is_derived(frame: pl.LazyFrame) -> bool:
@@ -125,7 +133,7 @@ def prepare(
         | {c for cs in lags.values() for c in cs if c not in names}
     )
     if absent:
-        frame = frame.with_columns(pl.lit(None).alias(c) for c in absent)
+        frame = frame.with_columns(pl.lit(None, dtype=_dtype(c)).alias(c) for c in absent)
     if lags:
         base = frame
         for k in sorted(lags):
