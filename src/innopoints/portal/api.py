@@ -16,7 +16,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -182,8 +182,8 @@ class ResolveIn(Schema):
     note: str
 
 
-def _error(exc: PortalError) -> tuple[int, dict[str, str]]:
-    return (403 if exc.code == "forbidden" else 400), {"detail": str(exc), "code": exc.code}
+def _error(exc: PortalError) -> Status:
+    return Status(403 if exc.code == "forbidden" else 400, {"detail": str(exc), "code": exc.code})
 
 
 # ---------------------------------------------------------------------------- rankings
@@ -260,7 +260,7 @@ def create_publication(request: HttpRequest, payload: PublishIn):
         )
     except PortalError as exc:
         return _error(exc)
-    return 201, publication
+    return Status(201, publication)
 
 
 @router.get("/publications/{publication_id}", response=PublicationOut)
@@ -344,13 +344,13 @@ def create_objection(
     """File an objection with a reason and attachments (multipart; enterprise users,
     before the deadline; pdf/jpg/png/xlsx, each ≤ 5 MB)."""
     if not access.is_enterprise(request.user):
-        return 403, {"detail": "only enterprise users file objections", "code": "forbidden"}
+        return Status(403, {"detail": "only enterprise users file objections", "code": "forbidden"})
     target = access.get_visible_publication(request.user, publication)
     try:
         objection = do_file_objection(request.user, target, reason, files or [])
     except PortalError as exc:
         return _error(exc)
-    return 201, access.get_visible_objection(request.user, objection.pk)
+    return Status(201, access.get_visible_objection(request.user, objection.pk))
 
 
 @router.post(
@@ -366,4 +366,4 @@ def resolve_objection(request: HttpRequest, objection_id: int, payload: ResolveI
         )
     except PortalError as exc:
         return _error(exc)
-    return 200, access.get_visible_objection(request.user, objection.pk)
+    return Status(200, access.get_visible_objection(request.user, objection.pk))

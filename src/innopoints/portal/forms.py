@@ -31,28 +31,39 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """A file field that takes several files (a list, possibly empty)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
 class ObjectionForm(forms.Form):
     """An enterprise's objection: a reason and up to five attachments."""
 
     reason = forms.CharField(
         label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), max_length=MAX_REASON_CHARS
     )
-    files = forms.FileField(
+    files = MultipleFileField(
         label=_("Attachments (PDF, JPG, PNG, XLSX; at most 5 MB each)"),
         required=False,
         widget=MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.xlsx"}),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.uploads = list(self.files.getlist("files")) if self.files else []
-
     def clean_files(self):
-        if len(self.uploads) > MAX_ATTACHMENTS:
+        files = self.cleaned_data.get("files") or []
+        if len(files) > MAX_ATTACHMENTS:
             raise forms.ValidationError(
                 _("At most %(n)s files can be attached.") % {"n": MAX_ATTACHMENTS}
             )
-        return self.uploads
+        return files
 
 
 class ResolveForm(forms.Form):

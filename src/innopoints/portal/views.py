@@ -301,6 +301,7 @@ def publications_page(request: HttpRequest) -> HttpResponse:
     year = request.GET.get("year", "")
     if year.isdigit():
         publications = publications.filter(year=int(year))
+    publications = publications.order_by("-published_at", "-id")
     current = {p.pk for p in current_publications(access.visible_publications(request.user))}
     page = Paginator(publications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -433,7 +434,7 @@ def file_objection(request: HttpRequest, publication_id: int) -> HttpResponse:
         return redirect("portal-my-ranking")
     try:
         objection = do_file_objection(
-            request.user, publication, form.cleaned_data["reason"], form.uploads
+            request.user, publication, form.cleaned_data["reason"], form.cleaned_data["files"]
         )
     except PortalError as exc:
         messages.error(request, str(exc))
