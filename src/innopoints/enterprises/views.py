@@ -24,6 +24,7 @@ from innopoints.enterprises.forms import ExportForm, ImportForm
 from innopoints.enterprises.models import YearlyData
 from innopoints.enterprises.panel import derived_frame
 from innopoints.jobs.tasks import start_job
+from innopoints.pools.access import firm_memberships
 from innopoints.standard.catalogue import (
     DERIVED_FIELDS,
     ENTERPRISE_FIELDS,
@@ -250,8 +251,20 @@ def enterprise_detail(request: HttpRequest, uscc: str) -> HttpResponse:
             "derived_table": derived_table,
             "qualifications": enterprise.qualifications.order_by("-valid_from"),
             "negatives": enterprise.negatives.order_by("-occurred_on"),
+            "pools": _firm_pools(request, enterprise, lang),
         },
     )
+
+
+def _firm_pools(request: HttpRequest, enterprise, lang: str) -> dict:
+    """The firm's pool results of its latest computed year (read through `pools.access`)."""
+    rows = firm_memberships(request.user, enterprise).select_related("pool")
+    year = rows.order_by("-year").values_list("year", flat=True).first()
+    found = list(rows.filter(year=year).order_by("pool__order", "pool__code")) if year else []
+    return {
+        "year": year,
+        "rows": [(m, m.pool.name(lang), m.reasons_in(lang), m.near_miss_in(lang)) for m in found],
+    }
 
 
 @login_required

@@ -1,5 +1,168 @@
-"""API endpoints of this app."""
+"""Pools API: pools, the memberships of a pool and year (paginated, filtered), one firm's
+pools and near-misses, and "my pools" for an enterprise user. Every read goes through
+`pools.access`: admins and supervisors see their zones, an enterprise user only their
+own firm's results, bank users nothing; objects of other zones are 404.
+"""
 
-from ninja import Router
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from ninja import Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from innopoints.pools import access
+from innopoints.pools.results import filter_memberships
 
 router = Router(tags=["pools"])
+
+
+def _lang(request: HttpRequest) -> str:
+    return "en" if (getattr(request, "LANGUAGE_CODE", "") or "").startswith("en") else "zh"
+
+
+class PoolOut(Schema):
+    id: int
+    zone: str
+    code: str
+    name_zh: str
+    name_en: str
+    criterion: str
+    params: dict[str, Any]
+    rule: Any = None
+    points_rule: Any = None
+    order: int
+    active: bool
+
+    @staticmethod
+    def resolve_zone(obj) -> str:
+        return obj.zone.code
+
+
+class MembershipOut(Schema):
+    pool_id: int
+    pool: str
+    uscc: str
+    name: str
+    year: int
+    member: bool
+    computed_member: bool
+    status: str
+    score: float | None
+    score_min: float | None
+    score_max: float | None
+    reasons: str
+    missing: str
+    near_miss: str
+    near_miss_blocked: bool | None
+    stage: str
+    industry_section: str
+    source: str
+    override_reason: str
+    run_id: int | None
+    computed_at: dt.datetime
+
+
+def _row(m, lang: str) -> dict[str, Any]:
+    return {
+        "pool_id": m.pool_id,
+        "pool": m.pool.code,
+        "uscc": m.enterprise.uscc,
+        "name": m.enterprise.name,
+        "year": m.year,
+        "member": m.member,
+        "computed_member": m.computed_member,
+        "status": m.status,
+        "score": m.score,
+        "score_min": m.score_min,
+        "score_max": m.score_max,
+        "reasons": m.reasons_in(lang),
+        "missing": m.missing,
+        "near_miss": m.near_miss_in(lang),
+        "near_miss_blocked": m.near_miss_blocked,
+        "stage": m.stage,
+        "industry_section": m.industry_section,
+        "source": m.source,
+        "override_reason": m.override_reason,
+        "run_id": m.run_id,
+        "computed_at": m.computed_at,
+    }
+
+
+class FirmPoolsOut(Schema):
+    uscc: str
+    name: str
+    year: int | None
+    pools: list[MembershipOut]
+    near_misses: list[MembershipOut]
+
+
+@router.get("/pools", response=list[PoolOut])
+@paginate(LimitOffsetPagination)
+def list_pools(request: HttpRequest):
+    """Pools of the zones the user may read (admins and supervisors)."""
+    return access.visible_pools(request.user).select_related("zone")
+
+
+@router.get("/pools/{pool_id}", response=PoolOut)
+def get_pool(request: HttpRequest, pool_id: int):
+    """One pool (404 outside the user's zones)."""
+    return access.get_visible_pool(request.user, pool_id)
+
+
+@router.get("/pools/{pool_id}/memberships", response=list[MembershipOut])
+@paginate(LimitOffsetPagination)
+def list_memberships(
+    request: HttpRequest,
+    pool_id: int,
+    year: int | None = None,
+    stage: str = "",
+    section: str = "",
+    status: str = "",
+    member: str = "all",
+    near: bool = False,
+    q: str = "",
+):
+    """Results of a pool for a year (default: the latest computed): `member=yes|no|all`,
+    `status`, `stage`, `section`, `q`; `near=true` lists the near-misses."""
+    pool = access.get_visible_pool(request.user, pool_id)
+    visible = access.visible_memberships(request.user).filter(pool=pool)
+    if year is None:
+        year = visible.order_by("-year").values_list("year", flat=True).first()
+    params = {"stage": stage, "section": section, "status": status, "member": member, "q": q}
+    rows, _chosen = filter_memberships(visible.filter(year=year), params, near=near)
+    lang = _lang(request)
+    return [_row(m, lang) for m in rows.select_related("pool", "enterprise")]
+
+
+def _firm_pools(request: HttpRequest, enterprise, year: int | None) -> dict[str, Any]:
+    rows = access.firm_memberships(request.user, enterprise).select_related("pool", "enterprise")
+    if year is None:
+        year = rows.order_by("-year").values_list("year", flat=True).first()
+    rows = list(rows.filter(year=year).order_by("pool__order", "pool__code"))
+    lang = _lang(request)
+    return {
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "year": year,
+        "pools": [_row(m, lang) for m in rows],
+        "near_misses": [_row(m, lang) for m in rows if not m.member and m.near_miss],
+    }
+
+
+@router.get("/firms/{uscc}", response=FirmPoolsOut)
+def get_firm_pools(request: HttpRequest, uscc: str, year: int | None = None):
+    """One firm's results in every pool for a year (default: latest), and its near-misses."""
+    enterprise = access.get_pool_firm(request.user, uscc)
+    return _firm_pools(request, enterprise, year)
+
+
+@router.get("/mine", response=FirmPoolsOut)
+def my_pools(request: HttpRequest, year: int | None = None):
+    """An enterprise user's own firm's pools and near-misses (404 for other roles)."""
+    enterprise = access.own_firm(request.user)
+    if enterprise is None:
+        raise Http404("no enterprise of your own")
+    return _firm_pools(request, enterprise, year)
