@@ -349,3 +349,26 @@ def test_overdue_flag_on_the_objection_list(client_for, users, published):
     csv = admin.get("/portal/objections/?export=csv")
     frame = pl.read_csv(io.BytesIO(csv.content))
     assert frame.height == 1 and frame.get_column("Overdue").to_list() == [True]
+
+
+def test_dashboard_pools_panel_counts_members_of_the_year(admin_client, zone, firms):
+    """With the pools app's memberships for the year, the panel counts members per pool."""
+    pools = pytest.importorskip("innopoints.pools.models")
+    from django.utils import timezone
+
+    pool = pools.Pool.objects.create(
+        zone=zone, code="gazelle", name_zh="瞪羚培育库", name_en="Gazelle pool", criterion="x"
+    )
+    for number, member in ((1, True), (2, True), (3, False)):
+        pools.PoolMembership.objects.create(
+            pool=pool,
+            enterprise=firms[uscc(number)],
+            year=2024,
+            member=member,
+            status="eligible" if member else "ineligible",
+            computed_at=timezone.now(),
+        )
+    tables = admin_client.get(f"/portal/?zone={zone.pk}&year=2024").context["tables"]
+    assert tables["pools"].rows == [["瞪羚培育库", 2]]
+    other_year = admin_client.get(f"/portal/?zone={zone.pk}&year=2023").context["tables"]
+    assert "pools" not in other_year

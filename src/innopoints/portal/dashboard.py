@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from innopoints.enterprises.panel import zone_derived
@@ -132,38 +132,30 @@ def qualification_counts(panel: pl.DataFrame, lang: str) -> Table:
     )
 
 
-def pool_counts(user, zone: Zone, year: int) -> Table | None:
-    """Members per cultivation pool, when the pools app offers them for the year.
+def pool_counts(user, zone: Zone, year: int, lang: str = "zh") -> Table | None:
+    """Members per cultivation pool for the year, read through `pools.access`.
 
-    Contract with `innopoints.pools.access`: either `pool_counts(user, zone, year)`
-    returning (code, name, members) tuples, or `visible_memberships(user)` whose rows have
-    `year`, `pool` and `enterprise__zone`. Without either (or without memberships for the
-    year) the panel is left out and None is returned.
+    Uses `visible_memberships(user)` (rows with `pool`, `year`, `member`). Without the
+    pools app, or without memberships computed for the year, the panel is left out and
+    None is returned; a changed contract of that app also leaves it out, never fails.
     """
     try:
         pools_access = importlib.import_module("innopoints.pools.access")
-    except ImportError:
+        memberships = pools_access.visible_memberships(user)
+        grouped = list(
+            memberships.filter(pool__zone=zone, pool__active=True, year=year)
+            .values("pool__code", "pool__name_zh", "pool__name_en", "pool__order")
+            .annotate(n=Count("id", filter=Q(member=True)))
+            .order_by("pool__order", "pool__code")
+        )
+    except Exception:  # no pools app, or its contract changed: leave the panel out
         return None
-    rows: list[list[Any]] = []
-    try:
-        if hasattr(pools_access, "pool_counts"):
-            rows = [
-                [name or code, int(n)]
-                for code, name, n in pools_access.pool_counts(user, zone, year)
-            ]
-        elif hasattr(pools_access, "visible_memberships"):
-            grouped = (
-                pools_access.visible_memberships(user)
-                .filter(enterprise__zone=zone, year=year)
-                .values("pool")
-                .annotate(n=Count("id"))
-                .order_by("pool")
-            )
-            rows = [[str(g["pool"]), int(g["n"])] for g in grouped]
-    except Exception:  # another app's contract changed: leave the panel out, never fail
+    if not grouped:
         return None
-    if not rows:
-        return None
+    rows = [
+        [lang_name(g["pool__name_zh"], g["pool__name_en"] or g["pool__name_zh"], lang), g["n"]]
+        for g in grouped
+    ]
     return Table("pools", _("Cultivation pools"), [_("Pool"), _("Firms")], rows, chart="hbar")
 
 

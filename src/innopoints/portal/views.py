@@ -129,7 +129,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         dashboard.section_counts(panel, lang),
         dashboard.qualification_counts(panel, lang),
     ]
-    pools = dashboard.pool_counts(request.user, zone, year)
+    pools = dashboard.pool_counts(request.user, zone, year, lang)
     if pools is not None:
         tables.append(pools)
     tables += [
