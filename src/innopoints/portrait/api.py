@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -107,7 +107,7 @@ def create_correction(request: HttpRequest, payload: CorrectionIn):
         )
     except CorrectionError as exc:
         raise HttpError(400, str(exc)) from exc
-    return 201, correction
+    return Status(201, correction)
 
 
 @router.get("/corrections/{int:pk}", response=CorrectionOut)
