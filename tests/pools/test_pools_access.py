@@ -64,6 +64,8 @@ MATRIX = [
     ("get", f"/api/pools/firms/{PEER}", expect(401, 200, 404, 200, 404, 404), None),
     ("get", f"/api/pools/firms/{FOREIGN}", expect(401, 404, 200, 404, 404, 404), None),
     ("get", "/api/pools/mine", expect(401, 404, 404, 404, 200, 404), None),
+    ("get", f"/api/pools/firms/{OWN}/live?year=2024", expect(401, 200, 404, 200, 200, 404), None),
+    ("get", f"/api/pools/firms/{PEER}/live?year=2024", expect(401, 200, 404, 200, 404, 404), None),
 ]
 
 
@@ -125,6 +127,15 @@ def test_api_shows_only_the_users_scope(client_for, computed):
         client_for("admin").get(f"/api/pools/pools/{computed['pool']}/memberships?near=true").json()
     )
     assert near["count"] == 0  # firm 1 is in by override
+
+
+def test_live_evaluation_matches_the_stored_computation(client_for, computed):
+    live = client_for("admin").get(f"/api/pools/firms/{PEER}/live?year=2024").json()
+    stored = client_for("admin").get(f"/api/pools/firms/{PEER}?year=2024").json()
+    assert [(r["pool"], r["status"]) for r in live] == [
+        (r["pool"], r["status"]) for r in stored["pools"]
+    ]
+    assert live[0]["status"] == "eligible" and "研发" in live[0]["reasons"]
 
 
 def test_enterprise_page_shows_the_firms_pools(client_for, computed):

@@ -86,6 +86,7 @@ SCORE_FRAME_COLUMNS: dict[str, pl.DataType] = {
 }
 STATUSES = ("eligible", "ineligible", "unknown")
 MAX_REASON = 4000
+BATCH = 10  # criteria per engine pass (one plan per batch keeps planning time linear)
 
 
 def _noop(fraction: float, message: str = "") -> None:
@@ -419,7 +420,9 @@ def evaluate_pools(
     for i, lang in enumerate(("zh", "en")):
         progress(0.1 + 0.25 * i, f"evaluating the pools ({lang})")
         try:
-            out[lang] = evaluate(panel, criteria, year=year, lang=lang, scores=scores)
+            out[lang] = evaluate(
+                panel, criteria, year=year, lang=lang, scores=scores, batch_size=BATCH
+            )
         except DataError as exc:
             raise PoolError(str(exc)) from exc
     base = out["zh"].join(

@@ -166,3 +166,30 @@ def my_pools(request: HttpRequest, year: int | None = None):
     if enterprise is None:
         raise Http404("no enterprise of your own")
     return _firm_pools(request, enterprise, year)
+
+
+class LiveOut(Schema):
+    pool_id: int
+    pool: str
+    status: str
+    score_min: float | None
+    reasons: str
+
+
+@router.get("/firms/{uscc}/live", response=list[LiveOut])
+def get_firm_live(request: HttpRequest, uscc: str, year: int):
+    """One firm's results in every active pool on its current data (computed now, not
+    stored): what it would get if the pools were computed today."""
+    from innopoints.pools.live import evaluate_firm
+
+    enterprise = access.get_pool_firm(request.user, uscc)
+    return [
+        {
+            "pool_id": r.pool.pk,
+            "pool": r.pool.code,
+            "status": r.status,
+            "score_min": r.score_min,
+            "reasons": r.reasons,
+        }
+        for r in evaluate_firm(enterprise, year, _lang(request))
+    ]

@@ -1,0 +1,122 @@
+"""Live evaluation of one firm against every active pool of its zone (nothing stored).
+
+The firm's rows come from the zone's cached derived panel, the compiled rules are cached
+per pool configuration, and all pools (criteria and points conditions) are evaluated in
+one select of the engine's one-firm path (`evaluate_wide`) — the same compiled
+expressions as the zone-wide computation, on one firm's rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from threading import Lock
+
+import polars as pl
+
+from innopoints.engine.rules import evaluate_wide
+from innopoints.engine.rules.compiler import Compiler, compile_criterion
+from innopoints.enterprises.models import Enterprise
+from innopoints.enterprises.panel import zone_derived
+from innopoints.pools.actions import criterion_of, latest_run, points_criterion_of, scores_frame
+from innopoints.pools.models import Pool
+
+_COMPILED: OrderedDict[str, list[tuple[Pool, Compiler, Compiler | None]]] = OrderedDict()
+_LOCK = Lock()
+
+
+@dataclass
+class LiveResult:
+    """One pool's live result for one firm."""
+
+    pool: Pool
+    status: str
+    score_min: float | None
+    reasons: str
+
+
+def compiled_pools(pools: Sequence[Pool]) -> list[tuple[Pool, Compiler, Compiler | None]]:
+    """(pool, compiled criterion, compiled points condition) per pool; cached by the pools'
+    configuration, so a settings change compiles afresh."""
+    key = json.dumps(
+        [(p.pk, p.updated_at.isoformat() if p.updated_at else "") for p in pools], default=str
+    )
+    with _LOCK:
+        if key in _COMPILED:
+            _COMPILED.move_to_end(key)
+            return _COMPILED[key]
+    out = []
+    index = 0
+    for pool in pools:
+        main = compile_criterion(criterion_of(pool), index)
+        index += 1
+        points = points_criterion_of(pool)
+        compiled_points = None
+        if points is not None:
+            compiled_points = compile_criterion(points, index)
+            index += 1
+        out.append((pool, main, compiled_points))
+    with _LOCK:
+        _COMPILED[key] = out
+        while len(_COMPILED) > 16:
+            _COMPILED.popitem(last=False)
+    return out
+
+
+def _combine(a: str | None, b: str | None) -> str:
+    if b is None:
+        return a or "unknown"
+    if "ineligible" in (a, b):
+        return "ineligible"
+    return "eligible" if a == b == "eligible" else "unknown"
+
+
+def evaluate_firm(
+    enterprise: Enterprise,
+    year: int,
+    lang: str = "zh",
+    pools: Sequence[Pool] | None = None,
+    *,
+    reasons: bool = True,
+) -> list[LiveResult]:
+    """Every active pool of the firm's zone (or `pools`) on the firm's current data for
+    `year`, with the newest scoring run of the year for points conditions.
+
+    `reasons=False` gives statuses and scores only (the fast path for many pools)."""
+    zone = enterprise.zone
+    if pools is None:
+        pools = list(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
+    compiled = compiled_pools(pools)
+    if not compiled:
+        return []
+    panel = zone_derived(zone)
+    rows = panel.filter(pl.col("uscc") == enterprise.uscc)
+    scores = scores_frame(latest_run(zone, year), year).filter(pl.col("uscc") == enterprise.uscc)
+    compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
+    wide = evaluate_wide(rows, compilers, lang=lang, scores=scores, reasons=reasons)
+    wide = wide.filter(pl.col("year") == year)
+    if wide.is_empty():
+        return []
+    row = wide.row(0, named=True)
+    out = []
+    for pool, main, points in compiled:
+        key = f"{main.i}:{main.c.id}"
+        status = row.get(f"{key}:status")
+        reasons = row.get(f"{key}:reasons") or ""
+        points_status = None
+        if points is not None:
+            pkey = f"{points.i}:{points.c.id}"
+            points_status = row.get(f"{pkey}:status")
+            head = "; points condition: " if lang == "en" else "；积分条件："
+            reasons += head + (row.get(f"{pkey}:reasons") or "")
+        out.append(
+            LiveResult(
+                pool=pool,
+                status=_combine(status, points_status),
+                score_min=row.get(f"{key}:score_min"),
+                reasons=reasons,
+            )
+        )
+    return out
