@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -542,21 +542,114 @@ def _with_near_misses(
     )
 
 
-def _counts(rows: list[PoolMembership], pools: Sequence[Pool]) -> dict[str, dict[str, int]]:
-    by_pk = {p.pk: p.code for p in pools}
+def membership_frame(
+    result: pl.DataFrame, year_rows: pl.DataFrame, pools: Sequence[Pool], zone: Zone, year: int
+) -> pl.DataFrame:
+    """The rows to store: engine results with database ids, stage, industry section and
+    the year's overrides applied (all columns of `PoolMembership` but the run's)."""
+    ids = pl.DataFrame(
+        list(enterprise_ids(zone).items()),
+        schema={"uscc": pl.String, "enterprise_id": pl.Int64},
+        orient="row",
+    )
+    pool_ids = pl.DataFrame(
+        [(f"pool{p.pk}", p.pk) for p in pools],
+        schema={"pool": pl.String, "pool_id": pl.Int64},
+        orient="row",
+    )
+    overrides = pl.DataFrame(
+        list(
+            PoolOverride.objects.filter(pool__in=pools, year=year).values_list(
+                "pool_id", "enterprise_id", "action", "reason"
+            )
+        ),
+        schema={"pool_id": pl.Int64, "enterprise_id": pl.Int64, "o_action": pl.String,
+                "o_reason": pl.String},
+        orient="row",
+    )  # fmt: skip
+    extra = year_rows.select(
+        "uscc",
+        pl.col("stage").cast(pl.String).fill_null("").str.slice(0, 32).alias("stage"),
+        pl.col("industry_code").fill_null("").str.slice(0, 1).alias("industry_section"),
+    )
+    computed = pl.col("status") == "eligible"
+    overridden = pl.col("o_action").is_not_null()
+
+    def text(name: str) -> pl.Expr:
+        return pl.col(name).fill_null("").str.slice(0, MAX_REASON)
+
+    return (
+        result.join(pool_ids, on="pool", how="inner")
+        .join(ids, on="uscc", how="inner")
+        .join(extra, on="uscc", how="left")
+        .join(overrides, on=["pool_id", "enterprise_id"], how="left")
+        .select(
+            "pool_id",
+            "enterprise_id",
+            pl.lit(year, dtype=pl.Int64).alias("year"),
+            pl.when(overridden)
+            .then(pl.col("o_action") == "add")
+            .otherwise(computed)
+            .alias("member"),
+            computed.alias("computed_member"),
+            "status",
+            "score",
+            "score_min",
+            "score_max",
+            text("reasons"),
+            text("reasons_en"),
+            text("missing"),
+            text("near_miss"),
+            text("near_miss_en"),
+            "near_miss_blocked",
+            pl.col("stage").fill_null(""),
+            pl.col("industry_section").fill_null(""),
+            pl.when(overridden)
+            .then(pl.lit(PoolMembership.Source.OVERRIDE.value))
+            .otherwise(pl.lit(PoolMembership.Source.COMPUTED.value))
+            .alias("source"),
+            pl.col("o_reason").fill_null("").alias("override_reason"),
+        )
+    )
+
+
+def _insert_memberships(
+    frame: pl.DataFrame, *, computation: int, run: ScoringRun | None, now: Any
+) -> None:
+    """Insert the rows with one `executemany` per chunk (no model instances)."""
+    meta = PoolMembership._meta
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    full = frame.with_columns(
+        pl.lit(computation, dtype=pl.Int64).alias("computation_id"),
+        pl.lit(run.pk if run else None, dtype=pl.Int64).alias("run_id"),
+    )
+    columns = [meta.get_field(c if not c.endswith("_id") else c[:-3]).column for c in full.columns]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}, {}) VALUES ({})".format(
+        quote(meta.db_table),
+        ", ".join(quote(c) for c in columns),
+        quote("computed_at"),
+        ", ".join(["%s"] * (len(columns) + 1)),
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, full.height, 5000):
+            chunk = full.slice(start, 5000)
+            cursor.executemany(sql, [(*row, stamp) for row in chunk.iter_rows()])
+
+
+def _counts(frame: pl.DataFrame, pools: Sequence[Pool]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {
         p.code: {"members": 0, "overrides": 0, **dict.fromkeys(STATUSES, 0)} for p in pools
     }
-    for m in rows:
-        c = counts[by_pk[m.pool_id]]
-        c[m.status] += 1
-        c["members"] += int(m.member)
-        c["overrides"] += int(m.source == PoolMembership.Source.OVERRIDE)
+    code = {p.pk: p.code for p in pools}
+    grouped = frame.group_by("pool_id").agg(
+        pl.col("member").sum().alias("members"),
+        (pl.col("source") == "override").sum().alias("overrides"),
+        *[(pl.col("status") == s).sum().alias(s) for s in STATUSES],
+    )
+    for row in grouped.iter_rows(named=True):
+        counts[code[row["pool_id"]]].update({k: int(v) for k, v in row.items() if k != "pool_id"})
     return counts
-
-
-def _clip(text: str | None) -> str:
-    return (text or "")[:MAX_REASON]
 
 
 def do_compute_pools(
@@ -597,59 +690,12 @@ def do_compute_pools(
         scores = scores_frame(run, year)
         result = evaluate_pools(panel, pools, year, scores, near_miss=near_miss, progress=progress)
         progress(0.88, "storing memberships")
-        ids = enterprise_ids(zone)
-        extra = year_rows.select(
-            "uscc",
-            pl.col("stage").fill_null("").alias("stage"),
-            pl.col("industry_code").fill_null("").str.slice(0, 1).alias("section"),
-        )
-        result = result.join(extra, on="uscc", how="left")
-        pool_by_id = {f"pool{p.pk}": p for p in pools}
-        overrides = {
-            (o.pool_id, o.enterprise_id): o
-            for o in PoolOverride.objects.filter(pool__in=pools, year=year)
-        }
+        frame = membership_frame(result, year_rows, pools, zone, year)
+        counts = _counts(frame, pools)
         now = timezone.now()
-        objects: list[PoolMembership] = []
-        for row in result.iter_rows(named=True):
-            enterprise_id = ids.get(row["uscc"])
-            pool = pool_by_id.get(row["pool"])
-            if enterprise_id is None or pool is None:
-                continue
-            computed = row["status"] == "eligible"
-            override = overrides.get((pool.pk, enterprise_id))
-            objects.append(
-                PoolMembership(
-                    pool=pool,
-                    enterprise_id=enterprise_id,
-                    year=year,
-                    member=(override.action == "add") if override else computed,
-                    computed_member=computed,
-                    status=row["status"],
-                    score=row["score"],
-                    score_min=row["score_min"],
-                    score_max=row["score_max"],
-                    reasons=_clip(row["reasons"]),
-                    reasons_en=_clip(row["reasons_en"]),
-                    missing=_clip(row["missing"]),
-                    near_miss=_clip(row["near_miss"]),
-                    near_miss_en=_clip(row["near_miss_en"]),
-                    near_miss_blocked=row["near_miss_blocked"],
-                    stage=(row["stage"] or "")[:32],
-                    industry_section=(row["section"] or "")[:1],
-                    source=PoolMembership.Source.OVERRIDE
-                    if override
-                    else PoolMembership.Source.COMPUTED,
-                    override_reason=override.reason if override else "",
-                    computation=computation,
-                    run=run,
-                    computed_at=now,
-                )
-            )
-        counts = _counts(objects, pools)
         with transaction.atomic():
             PoolMembership.objects.filter(pool__in=pools, year=year).delete()
-            PoolMembership.objects.bulk_create(objects, batch_size=1000)
+            _insert_memberships(frame, computation=computation.pk, run=run, now=now)
             PoolComputation.objects.filter(pk=computation.pk).update(
                 status=PoolComputation.Status.DONE,
                 run=run,
@@ -667,8 +713,8 @@ def do_compute_pools(
                     "run": run.pk if run else None,
                     "run_hash": run.run_hash if run else "",
                     "data_version": zone.data_version,
-                    "firms": len({o.enterprise_id for o in objects}),
-                    "memberships": len(objects),
+                    "firms": frame["enterprise_id"].n_unique(),
+                    "memberships": frame.height,
                     "counts": counts,
                 },
             )

@@ -91,12 +91,31 @@ def _row(m, lang: str) -> dict[str, Any]:
     }
 
 
+class FirmMembershipOut(Schema):
+    pool_id: int
+    pool: str
+    pool_name: str
+    year: int
+    member: bool
+    computed_member: bool
+    status: str
+    score: float | None
+    score_min: float | None
+    score_max: float | None
+    reasons: str
+    missing: str
+    near_miss: str
+    near_miss_blocked: bool | None
+    source: str
+    override_reason: str
+
+
 class FirmPoolsOut(Schema):
     uscc: str
     name: str
     year: int | None
-    pools: list[MembershipOut]
-    near_misses: list[MembershipOut]
+    pools: list[FirmMembershipOut]
+    near_misses: list[FirmMembershipOut]
 
 
 @router.get("/pools", response=list[PoolOut])
@@ -138,17 +157,47 @@ def list_memberships(
 
 
 def _firm_pools(request: HttpRequest, enterprise, year: int | None) -> dict[str, Any]:
-    rows = access.firm_memberships(request.user, enterprise).select_related("pool", "enterprise")
+    """A firm's stored results in every pool for a year (one query for the rows, read as
+    values: a firm may be in hundreds of pools)."""
+    rows = access.firm_memberships(request.user, enterprise)
     if year is None:
         year = rows.order_by("-year").values_list("year", flat=True).first()
-    rows = list(rows.filter(year=year).order_by("pool__order", "pool__code"))
     lang = _lang(request)
+    reasons, near, name = (
+        ("reasons_en", "near_miss_en", "pool__name_en")
+        if lang == "en"
+        else ("reasons", "near_miss", "pool__name_zh")
+    )
+    columns = ["pool_id", "pool__code", name, "year", "member", "status", "score", "score_min",
+               "score_max", reasons, "reasons", "missing", near, "near_miss", "near_miss_blocked",
+               "source", "override_reason", "computed_member"]  # fmt: skip
+    found = [
+        {
+            "pool_id": r[0],
+            "pool": r[1],
+            "pool_name": r[2],
+            "year": r[3],
+            "member": r[4],
+            "status": r[5],
+            "score": r[6],
+            "score_min": r[7],
+            "score_max": r[8],
+            "reasons": r[9] or r[10],
+            "missing": r[11],
+            "near_miss": r[12] or r[13],
+            "near_miss_blocked": r[14],
+            "source": r[15],
+            "override_reason": r[16],
+            "computed_member": r[17],
+        }
+        for r in rows.filter(year=year).order_by("pool__order", "pool__code").values_list(*columns)
+    ]
     return {
         "uscc": enterprise.uscc,
         "name": enterprise.name,
         "year": year,
-        "pools": [_row(m, lang) for m in rows],
-        "near_misses": [_row(m, lang) for m in rows if not m.member and m.near_miss],
+        "pools": found,
+        "near_misses": [r for r in found if not r["member"] and r["near_miss"]],
     }
 
 
