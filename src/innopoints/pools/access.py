@@ -63,15 +63,6 @@ def get_visible_pool(user, pk: int) -> Pool:
     return pool
 
 
-def get_managed_pool(user, pk: int) -> Pool:
-    """One pool the user may change, or 404 (also for supervisors of its zone: the
-    views check `can_view_pools` first and answer 403 there)."""
-    pool = get_visible_pool(user, pk)
-    if not can_manage_pool(user, pool):
-        raise Http404("pool not found")
-    return pool
-
-
 def visible_computations(user) -> QuerySet[PoolComputation]:
     """Pool computations of the zones the user may read."""
     return PoolComputation.objects.filter(zone_id__in=overseen_zone_ids(user))
