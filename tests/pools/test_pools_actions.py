@@ -182,8 +182,10 @@ def test_scoring_hook_recomputes_the_pools_of_the_runs_year(firms, zone, users):
     run = scored_zone(zone, users["admin"])
     assert after_scoring_run(run) is None  # no pool yet: nothing to do
     custom_pool(zone, "rd", RD_RULE)
+    run.status = "queued"  # as the in-memory run of execute_scoring_run still says
     computation = after_scoring_run(run)
     assert computation.run == run and computation.status == "done"
+    assert after_scoring_run(run.pk).status == "done"  # or called with the id
     assert PoolMembership.objects.filter(year=2024, run=run).count() == 3
 
 

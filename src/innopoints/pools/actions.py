@@ -752,13 +752,16 @@ def do_start_pool_computation(
     return computation
 
 
-def after_scoring_run(run: ScoringRun, actor=None) -> PoolComputation | None:
+def after_scoring_run(run: ScoringRun | int, actor=None) -> PoolComputation | None:
     """Hook for the scoring app: recompute the zone's pools for the run's year.
 
-    Call it at the end of a successful run (`execute_scoring_run`, inside its job). Does
-    nothing when the zone has no active pool; a failure is logged and stored on the
-    computation, never raised, so a scoring run never fails because of its pools.
+    Call it at the end of a successful run (`execute_scoring_run`, inside its job, after
+    its transaction), with the run or its id: the run is re-read, so a stale in-memory
+    status does not matter. Does nothing unless the run is done and the zone has an
+    active pool; a failure is logged and stored on the computation, never raised, so a
+    scoring run never fails because of its pools.
     """
+    run = ScoringRun.objects.get(pk=run if isinstance(run, int) else run.pk)
     if run.status != ScoringRun.Status.DONE:
         return None
     zone = Zone.objects.get(pk=run.zone_id)
