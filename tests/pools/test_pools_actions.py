@@ -243,3 +243,14 @@ def test_movements_between_two_years_say_why(firms, zone):
     assert [m.uscc for m in moves.entered] == [F2] and "Revenue" in moves.entered[0].why
     assert [m.uscc for m in moves.left] == [F3] and moves.left[0].why == "Override: 迁出园区"
     assert PoolMembership.objects.filter(year=2023, member=True, pool=rd).count() == 3
+
+
+def test_a_scoring_run_recomputes_the_pools_itself(firms, zone, users):
+    from innopoints.pools.models import PoolComputation, PoolMembership
+    from tests.scoring.helpers import scored_zone
+
+    custom_pool(zone, "rd", RD_RULE)
+    run = scored_zone(zone, users["admin"])  # runs the scoring job inline
+    computation = PoolComputation.objects.get(zone=zone, year=run.year)
+    assert computation.run == run and computation.status == "done"
+    assert PoolMembership.objects.filter(year=run.year, run=run).count() == 3

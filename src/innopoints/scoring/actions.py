@@ -416,6 +416,10 @@ def execute_scoring_run(actor, run_id: int, progress: Progress = _noop) -> dict[
             status=ScoringRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
         )
         raise
+    progress(0.9, "cultivation pools")
+    from innopoints.pools.actions import after_scoring_run  # pools build on scoring
+
+    after_scoring_run(run_id, actor)
     progress(1.0, "done")
     return {"run": run_id, "url": reverse("scoring-run", args=[run_id])}
 
