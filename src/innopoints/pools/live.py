@@ -2,8 +2,8 @@
 
 The firm's rows come from the zone's cached derived panel, the compiled rules are cached
 per pool configuration, and all pools (criteria and points conditions) are evaluated in
-one select of the engine's one-firm path (`evaluate_wide`) — the same compiled
-expressions as the zone-wide computation, on one firm's rows.
+one call of the engine's one-firm path (`evaluate_wide`, row-wise for a few rows) — the
+same compiled criteria as the zone-wide computation, with identical results.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def evaluate_firm(
     rows = panel.filter(pl.col("uscc") == enterprise.uscc)
     scores = scores_frame(latest_run(zone, year), year).filter(pl.col("uscc") == enterprise.uscc)
     compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
-    wide = evaluate_wide(rows, compilers, lang=lang, scores=scores, reasons=reasons)
+    wide = evaluate_wide(rows, compilers, lang=lang, scores=scores, reasons=reasons, year=year)
     wide = wide.filter(pl.col("year") == year)
     if wide.is_empty():
         return []

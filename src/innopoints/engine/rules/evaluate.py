@@ -36,6 +36,7 @@ from innopoints.engine.rules.render import (
     sentence,
     value_text,
 )
+from innopoints.engine.rules.rowwise import ROW_LIMIT, evaluate_rows, prepare_rows
 from innopoints.standard.catalogue import STANDARD_FIELDS
 from innopoints.standard.derived import derive
 
@@ -259,6 +260,19 @@ def evaluate(
     if isinstance(criteria, Criterion):
         criteria = [criteria]
     compilers = _compile_all(criteria)
+    if not near_miss and compilers:
+        small = _small_rows(
+            panel,
+            compilers,
+            year=year,
+            prepared=False,
+            scores=scores,
+            qualifications=qualifications,
+            negatives=negatives,
+            run_derive=run_derive,
+        )
+        if small is not None:
+            return _long_frame(small, compilers, lang)
     frame = prepare(
         panel,
         needs_of(compilers),
@@ -298,12 +312,23 @@ def evaluate_wide(
     lang: str = "zh",
     prepared: bool = False,
     reasons: bool = True,
+    year: int | None = None,
     **kwargs: Any,
 ) -> pl.DataFrame:
-    """All criteria in one select: columns `<id>:status|score|reasons` (fast path, one firm)."""
+    """All criteria in one row: columns `<i>:<id>:status|score_min|reasons` (one firm).
+
+    A small panel (≤ `rowwise.ROW_LIMIT` rows of `year`) is evaluated row-wise in Python
+    (identical results, no Polars planning); a larger one in one Polars select. `year`
+    keeps one year (earlier years still feed lags).
+    """
+    rows = _small_rows(panel, compilers, year=year, prepared=prepared, **kwargs)
+    if rows is not None:
+        return _wide_frame(rows, compilers, lang, reasons)
     frame = panel.lazy() if isinstance(panel, pl.DataFrame) else panel
     if not prepared:
         frame = prepare(frame, needs_of(compilers), **kwargs)
+    if year is not None:
+        frame = frame.filter(pl.col("year") == year)
     for exprs in _merged_stages(compilers):
         frame = frame.with_columns(exprs)
     out: list[pl.Expr] = [pl.col("uscc"), pl.col("year")]
@@ -315,6 +340,78 @@ def evaluate_wide(
         if reasons:
             out.append(c.reasons_expr(lang).alias(f"{key}:reasons"))
     return frame.select(out).collect()
+
+
+def _small_rows(
+    panel: pl.DataFrame | pl.LazyFrame,
+    compilers: Sequence[Compiler],
+    *,
+    year: int | None,
+    prepared: bool,
+    scores: pl.DataFrame | None = None,
+    qualifications: pl.DataFrame | None = None,
+    negatives: pl.DataFrame | None = None,
+    run_derive: bool | None = None,
+) -> list[dict[str, Any]] | None:
+    """The prepared rows (of `year`) when the panel is small enough for the row-wise path."""
+    if not isinstance(panel, pl.DataFrame) or qualifications is not None or negatives is not None:
+        return None
+    if panel.height > 4 * ROW_LIMIT:
+        return None
+    if year is not None and "year" in panel.columns:
+        if int((panel["year"] == year).sum()) > ROW_LIMIT:
+            return None
+    elif panel.height > ROW_LIMIT:
+        return None
+    frame = panel
+    if not prepared and (run_derive or (run_derive is None and "age_years" not in panel.columns)):
+        frame = derive(panel.lazy()).collect()
+    if prepared:
+        rows = frame.to_dicts()
+        return rows if year is None else [r for r in rows if r["year"] == year]
+    return prepare_rows(frame, needs_of(compilers), year=year, scores=scores)
+
+
+PARTS_DTYPE = pl.List(pl.Struct({"part": pl.String, "min": pl.Float64, "max": pl.Float64}))
+
+
+def _long_frame(
+    rows: list[dict[str, Any]], compilers: Sequence[Compiler], lang: str
+) -> pl.DataFrame:
+    """`evaluate`'s output from row-wise results (same order: by uscc, year, criterion)."""
+    rows = sorted(rows, key=lambda r: (r["uscc"], r["year"]))
+    results = evaluate_rows(rows, compilers, lang)
+    out: dict[str, list[Any]] = {k: [] for k in (*RESULT_SCHEMA, "parts")}
+    for row, res in zip(rows, results, strict=True):
+        for c, r in zip(compilers, res, strict=True):
+            out["uscc"].append(row["uscc"])
+            out["year"].append(row["year"])
+            out["criterion"].append(c.c.id)
+            for k in ("status", "score", "score_min", "score_max", "reasons", "missing", "parts"):
+                out[k].append(r[k])
+    return pl.DataFrame(out, schema={**RESULT_SCHEMA, "parts": PARTS_DTYPE})
+
+
+def _wide_frame(
+    rows: list[dict[str, Any]], compilers: Sequence[Compiler], lang: str, reasons: bool
+) -> pl.DataFrame:
+    results = evaluate_rows(rows, compilers, lang)
+    data: dict[str, list[Any]] = {
+        "uscc": [r["uscc"] for r in rows],
+        "year": [r["year"] for r in rows],
+    }
+    schema: dict[str, Any] = {"uscc": pl.String, "year": pl.Int64}
+    for k, c in enumerate(compilers):
+        key = f"{c.i}:{c.c.id}"
+        data[f"{key}:status"] = [res[k]["status"] for res in results]
+        schema[f"{key}:status"] = pl.String
+        if c.part_names:
+            data[f"{key}:score_min"] = [res[k]["score_min"] for res in results]
+            schema[f"{key}:score_min"] = pl.Float64
+        if reasons:
+            data[f"{key}:reasons"] = [res[k]["reasons"] for res in results]
+            schema[f"{key}:reasons"] = pl.String
+    return pl.DataFrame(data, schema=schema)
 
 
 # ----------------------------------------------------------------------------- near-miss

@@ -9,6 +9,7 @@ It is deliberately plain and slow: one dict per firm, one tree walk per rule.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from innopoints.engine.rules.compiler import EPS, data_col, has_col, neg_col
@@ -257,3 +258,236 @@ def evaluate_row(
         return status, None, None
     lo, hi = r.value(PartRef("", "total"))
     return status, lo, hi
+
+
+# ----------------------------------------------------------------------------- closures
+# The per-row reference (`reference._Row`) compiled once into closures: same semantics,
+# no isinstance dispatch per row.
+
+Fn = Callable[[dict[str, Any], dict[str, Interval]], Interval]
+
+
+def _value_fn(node: Node) -> Fn:
+    if isinstance(node, Ref):
+        return _value_fn(node.body)
+    if isinstance(node, Lit):
+        v = node.value if isinstance(node.value, str | bool) else float(node.value)
+        const = (v, v)
+        return lambda row, parts: const
+    if isinstance(node, FieldRef):
+        name = data_col(node.code, -node.year)
+
+        def field(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+            v = row.get(name)
+            if v.__class__ is int:
+                v = float(v)
+            return v, v
+
+        return field
+    if isinstance(node, Window):
+        back = -node.year
+        years = node.years
+        if node.fn == "growth":
+            now_c = data_col(node.code, back)
+            base_c = data_col(node.code, back + years)
+
+            def growth(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+                now, base = row.get(now_c), row.get(base_c)
+                if now is None or base is None:
+                    return None, None
+                now, base = float(now), float(base)
+                if not base > 0 or now < 0:
+                    return None, None
+                v = (now / base) ** (1.0 / years) - 1
+                return v, v
+
+            return growth
+        cols = [data_col(node.code, back + k) for k in range(years)]
+        avg = node.fn == "avg"
+
+        def window(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+            vals = [row.get(c) for c in cols]
+            if None in vals:
+                return None, None
+            total = sum(float(v) for v in vals)
+            v = total / years if avg else total
+            return v, v
+
+        return window
+    if isinstance(node, RangeLit):
+        const = (node.lo, node.hi)
+        return lambda row, parts: const
+    if isinstance(node, ScoreRef):
+        sname = f"score__{node.column}"
+
+        def score(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+            v = row.get(sname)
+            return v, v
+
+        return score
+    if isinstance(node, PartRef):
+        pname = node.name
+
+        def part(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+            vs = list(parts.values()) if pname == "total" else [parts[pname]]
+            return sum(v[0] for v in vs), sum(v[1] for v in vs)
+
+        return part
+    if isinstance(node, Segments):
+        of = _value_fn(node.of)
+        pts = [b.points for b in node.bands] + [node.otherwise]
+        unknown = (min(p[0] for p in pts), max(p[1] for p in pts))
+        bands = [(b.op, b.bounds, b.points) for b in node.bands]
+        otherwise = node.otherwise
+
+        def segments(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+            lo, hi = of(row, parts)
+            if lo is None or hi is None or lo != hi:
+                return unknown
+            for op, bounds, points in bands:
+                if _band(op, bounds, lo):
+                    return points
+            return otherwise
+
+        return segments
+    if isinstance(node, Arith):
+        fns = [_value_fn(a) for a in node.args]
+        op = node.op
+        return lambda row, parts: _arith(op, [f(row, parts) for f in fns])
+    raise TypeError(node)
+
+
+LeafFn = Callable[[dict[str, Any], dict[str, Interval]], tuple[Any, Any, Any]]
+_NONE2: Interval = (None, None)
+
+
+def _leaf_fn(node: Node, numeric_left: bool = False) -> LeafFn:
+    """(status, interval of the left value, interval of the right value) of a leaf."""
+    if isinstance(node, Ref):
+        return _leaf_fn(node.body, numeric_left)
+    if isinstance(node, BoolLit):
+        out = (node.value, _NONE2, _NONE2)
+        return lambda row, parts: out
+    if isinstance(node, Judge):
+        none = (None, _NONE2, _NONE2)
+        return lambda row, parts: none
+    if isinstance(node, BoolField | Has):
+        col = (
+            node.code
+            if isinstance(node, BoolField)
+            else has_col(node.qualification, node.offset_days)
+        )
+        return lambda row, parts: (row.get(col), _NONE2, _NONE2)
+    if isinstance(node, Negative):
+        cols = [neg_col(t, node.within_years) for t in node.types]
+        return lambda row, parts: (_any([row.get(c) for c in cols]), _NONE2, _NONE2)
+    if not isinstance(node, Compare):
+        raise TypeError(node)
+    op = node.op
+    fns = [_value_fn(a) for a in node.args]
+    if op in ("in", "starts_with"):
+        f0 = fns[0]
+        items = node.items
+        prefixes = [str(p) for p in items]
+
+        def member(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+            a = f0(row, parts)
+            v = a[0]
+            if v is None:
+                return None, a, _NONE2
+            if op == "in":
+                return v in items, a, _NONE2
+            s = str(v)
+            return any(s.startswith(p) for p in prefixes), a, _NONE2
+
+        return member
+    if op == "between":
+        fa, flo, fhi = fns
+        e1, e2 = _eps(node.args[1]), _eps(node.args[2])
+
+        def between(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+            a = fa(row, parts)
+            lo, hi = flo(row, parts), fhi(row, parts)
+            return _all([_cmp(">=", a, lo, e1), _cmp("<=", a, hi, e2)]), a, lo
+
+        return between
+    left, right = node.args
+    fa, fb = fns
+    if (
+        op in (">=", ">", "<=", "<")
+        and numeric_left
+        and isinstance(right, Lit)
+        and not isinstance(right.value, str | bool)
+    ):
+        return _threshold_fn(op, fa, float(right.value), max(_eps(left), _eps(right)))
+    ordinal = next(
+        (n for n in (left, right) if isinstance(n, FieldRef) and n.ordinal and n.choices), None
+    )
+    rank = {c: float(i) for i, c in enumerate(ordinal.choices)} if ordinal is not None else None
+    eps = max(_eps(left), _eps(right))
+
+    def compare(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+        a, b = fa(row, parts), fb(row, parts)
+        a0, b0 = a[0], b[0]
+        if (
+            rank is not None
+            and (a0.__class__ is str or b0.__class__ is str)
+            and op not in ("==", "!=")
+        ):
+            ra, rb = rank.get(a0), rank.get(b0)
+            return _cmp(op, (ra, ra), (rb, rb), 0.0), a, b
+        if isinstance(a0, str | bool) or isinstance(b0, str | bool):
+            if a0 is None or b0 is None:
+                return None, a, b
+            return ((a0 == b0) if op == "==" else (a0 != b0)), a, b
+        return _cmp(op, a, b, eps), a, b
+
+    return compare
+
+
+def _threshold_fn(op: str, fa: Fn, t: float, eps: float) -> LeafFn:
+    """`value op literal` for a numeric value: `_cmp` against (t, t), unrolled."""
+    b = (t, t)
+    lo_t, hi_t = t - eps, t + eps
+
+    if op == ">=":
+
+        def test(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+            a = fa(row, parts)
+            if a[0] is not None and a[0] >= lo_t:
+                return True, a, b
+            if a[1] is not None and a[1] < lo_t:
+                return False, a, b
+            return None, a, b
+
+    elif op == ">":
+
+        def test(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+            a = fa(row, parts)
+            if a[0] is not None and a[0] > hi_t:
+                return True, a, b
+            if a[1] is not None and a[1] <= hi_t:
+                return False, a, b
+            return None, a, b
+
+    elif op == "<=":
+
+        def test(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+            a = fa(row, parts)
+            if a[1] is not None and a[1] <= hi_t:
+                return True, a, b
+            if a[0] is not None and a[0] > hi_t:
+                return False, a, b
+            return None, a, b
+
+    else:
+
+        def test(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+            a = fa(row, parts)
+            if a[1] is not None and a[1] < lo_t:
+                return True, a, b
+            if a[0] is not None and a[0] >= lo_t:
+                return False, a, b
+            return None, a, b
+
+    return test

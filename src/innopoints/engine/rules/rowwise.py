@@ -1,0 +1,454 @@
+"""Row-wise evaluation of compiled criteria: the fast path for a handful of rows.
+
+On one firm, Polars' per-expression planning dominates (the reasons of one criterion are
+hundreds of expression nodes), so a few rows are evaluated here in plain Python instead:
+the same compiled criterion (`Compiler`: its leaves, tree, values' exactness, missing
+columns and reason texts), the leaf conditions and values of the per-row reference
+(`reference._Row`), and number formatting that reproduces Polars' (`round(2)` half to
+even, `cast(String)`, `strip_suffix(".0")`). The output — status, score interval,
+reasons, missing — is identical to the vectorised engine's; `tests/rules` asserts it
+on the official YAML cases and on generated firms.
+
+Only for small panels: `evaluate` and `evaluate_wide` switch here below `ROW_LIMIT` rows
+(near-misses always run vectorised).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from innopoints.engine.rules.compiler import Compiler, Leaf, Needs, data_col, has_col, neg_col
+from innopoints.engine.rules.language import (
+    BoolField,
+    BoolLit,
+    Compare,
+    Has,
+    Judge,
+    Lit,
+    Negative,
+    PartRef,
+)
+from innopoints.engine.rules.reference import _any, _leaf_fn, _value_fn
+from innopoints.engine.rules.render import (
+    NEGATE,
+    OP_TEXT,
+    _unit,
+    field_name,
+    fmt_of,
+    fmt_py,
+    is_en,
+    negative_names,
+    qualification_name,
+    threshold_text,
+    value_text,
+)
+
+ROW_LIMIT = 16  # panels with at most this many rows (after the year filter) go row-wise
+
+_TOTAL = PartRef("", "total")
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def num_text(x: Any) -> str | None:
+    """`expr.round(2).cast(pl.String).str.strip_suffix('.0')` for one value."""
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        t = repr(x)
+        return {"nan": "NaN", "inf": "inf", "-inf": "-inf"}.get(t, t)
+    v = x * 100.0
+    r = math.copysign(float(round(v)), v) / 100.0
+    t = repr(r)
+    return t[:-2] if t.endswith(".0") else t
+
+
+def fmt_value(x: Any, fmt: str, lang: str) -> str | None:
+    """`render.fmt_expr` for one value (null stays None)."""
+    if x is None:
+        return None
+    if fmt == "text":
+        if isinstance(x, bool):
+            return "true" if x else "false"
+        return x if isinstance(x, str) else repr(float(x)) if isinstance(x, float) else str(x)
+    if fmt == "ratio":
+        t = num_text(float(x) * 100)
+        return None if t is None else t + "%"
+    if fmt == "int":
+        return str(int(round(float(x))))
+    unit = _unit(fmt, lang)
+    t = num_text(x)
+    return t + unit if (unit and t is not None) else t
+
+
+def _cat(*parts: str | None) -> str | None:
+    """`pl.concat_str` without ignore_nulls: null if any part is null."""
+    if any(p is None for p in parts):
+        return None
+    return "".join(parts)  # type: ignore[arg-type]
+
+
+def _val_text(lo: Any, hi: Any, exact: bool, fmt: str, lang: str) -> str | None:
+    if exact:
+        return fmt_value(lo, fmt, lang)
+    if lo is None or hi is None:
+        return None
+    if lo == hi:
+        return fmt_value(lo, fmt, lang)
+    return _cat(num_text(lo), "–", fmt_value(hi, fmt, lang))
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+@dataclass
+class _LeafPlan:
+    leaf: Leaf
+    kind: str  # flag | boollit | judge | compare
+    chain: list[tuple[str, str]]  # (parent col, op) pairs where op in all/any, child col
+    missing: list[tuple[str, str, str]]  # (column, code, label)
+    text: tuple[Any, ...]
+    fn: Any = None  # row, parts -> (status, left interval, right interval)
+
+
+class RowPlan:
+    """A compiled criterion prepared for row-wise evaluation in one language."""
+
+    def __init__(self, comp: Compiler, lang: str) -> None:
+        self.comp = comp
+        self.lang = lang
+        en = is_en(lang)
+        self.en = en
+        c = comp.c
+        self.sep = "; " if en else "；"
+        self.inner = [
+            (col, *comp.tree[col]) for col, _e, _d in sorted(comp.inner, key=lambda x: -x[2])
+        ]
+        self.leaves: list[_LeafPlan] = []
+        for leaf in comp.leaves:
+            chain = [*leaf.ancestors, (leaf.column, "leaf")]
+            pairs = [
+                (parent, child)
+                for (parent, op), (child, _) in zip(chain, chain[1:], strict=False)
+                if op in ("all", "any")
+            ]
+            cols = comp._missing_cols(leaf)
+            missing = [(n, code, comp._col_label(n, code, lang)) for n, code in cols]
+            kind, text = self._text_plan(leaf, lang)
+            self.leaves.append(
+                _LeafPlan(
+                    leaf,
+                    kind,
+                    pairs,
+                    missing,
+                    text,
+                    _leaf_fn(leaf.node, leaf.vals[0].kind == "num" if leaf.vals else False),
+                )
+            )
+        self.part_fns = [(p.name, _value_fn(p.value)) for p in c.parts]
+        # top-down order for the deciding flags: (node, parent, parent op) root first
+        self.down: list[tuple[str, str, bool]] = []
+        parent_of: dict[str, tuple[str, str]] = {}
+        for col, (op, kids) in comp.tree.items():
+            for k in kids:
+                parent_of[k] = (col, op)
+        order = [comp.root_col]
+        for col in order:
+            order.extend(comp.tree.get(col, ("", []))[1])
+        for col in order[1:]:
+            parent, op = parent_of[col]
+            self.down.append((col, parent, op in ("all", "any")))
+        self.part_labels = [p.label(lang) for p in c.parts]
+        self.note = None
+        if c.kind == "precheck" and c.judgement:
+            self.note = c.judgement.get("en" if en else "zh", "")
+
+    def _text_plan(self, leaf: Leaf, lang: str) -> tuple[str, tuple[Any, ...]]:
+        en = is_en(lang)
+        node = leaf.node
+        fields = self.comp.c.fields
+        if isinstance(node, Has | Negative | BoolField):
+            if isinstance(node, Has):
+                name = qualification_name(node.qualification, lang)
+                yes = f"holds {name}" if en else f"持有{name}资质"
+                no = f"does not hold {name}" if en else f"未持有{name}资质"
+            elif isinstance(node, Negative):
+                names = negative_names(node.types, lang)
+                span = (
+                    (
+                        f" in the last {node.within_years} year(s)"
+                        if en
+                        else f"（近{node.within_years}年）"
+                    )
+                    if node.within_years
+                    else ""
+                )
+                yes = f"{names} record{span}" if en else f"有{names}记录{span}"
+                no = f"no {names} record{span}" if en else f"无{names}记录{span}"
+            else:
+                name = field_name(node.code, lang, fields)
+                yes, no = (f"{name}: yes", f"{name}: no") if en else (f"{name}：是", f"{name}：否")
+            return "flag", (yes, no, yes if en else no)
+        if isinstance(node, BoolLit):
+            return "boollit", (str(node.value).lower(),)
+        if isinstance(node, Judge):
+            what = node.text.get("en" if en else "zh", "")
+            return "judge", (("? needs expert review: " if en else "? 需人工/专家核实：") + what,)
+        assert isinstance(node, Compare)
+        left = node.args[0]
+        fmt = fmt_of(left)
+        name = value_text(left, lang, fields)
+        exact0 = leaf.vals[0].exact
+        op = NEGATE.get(node.op, node.op) if leaf.polarity else node.op
+        need = "required" if en else "要求"
+        sep = ", " if en else "，"
+        if node.op in ("in", "starts_with"):
+            items = ", ".join(fmt_py(x, fmt, lang) for x in node.items)
+            neg = ("not " if en else "不") if leaf.polarity else ""
+            if node.op == "in":
+                req = (
+                    f"{sep}{need} {neg}in {{{items}}}" if en else f"{sep}{need}{neg}属于{{{items}}}"
+                )
+            else:
+                req = (
+                    f"{sep}{need} {neg}starting with {items}"
+                    if en
+                    else f"{sep}{need}{neg}以{items.replace(', ', '/')}开头"
+                )
+        elif node.op == "between":
+            lo = threshold_text(node.args[1], fmt, lang, fields)
+            hi = threshold_text(node.args[2], fmt, lang, fields)
+            neg = ("outside " if en else "不在") if leaf.polarity else ""
+            req = f"{sep}{need} {neg}{lo}–{hi}" if en else f"{sep}{need}{neg}{lo}–{hi}（含）"
+        else:
+            rhs = node.args[1]
+            rt = threshold_text(rhs, fmt, lang, fields)
+            if not isinstance(rhs, Lit):
+                head = (
+                    f"{sep}{need} {OP_TEXT[op]} {rt}（"
+                    if not en
+                    else f"{sep}{need} {OP_TEXT[op]} {rt} ("
+                )
+                tail = "）" if not en else ")"
+                return "compare", (
+                    f"{name}=",
+                    fmt,
+                    exact0,
+                    None,
+                    (head, tail, fmt_of(rhs), leaf.vals[1].exact),
+                )
+            req = f"{sep}{need} {OP_TEXT[op]} {rt}" if en else f"{sep}{need}{OP_TEXT[op]}{rt}"
+        return "compare", (f"{name}=", fmt, exact0, req, None)
+
+    # ------------------------------------------------------------------ evaluation
+    def _missing_text(self, lp: _LeafPlan, row: dict[str, Any]) -> str:
+        labels = [label for n, _code, label in lp.missing if row.get(n) is None]
+        if not labels:
+            return ""
+        head = " (missing: " if self.en else "（缺少："
+        tail = ")" if self.en else "）"
+        return head + (", " if self.en else "、").join(labels) + tail
+
+    def _leaf_text(
+        self, lp: _LeafPlan, st: bool | None, a: Any, b: Any, row: dict[str, Any]
+    ) -> str | None:
+        leaf = lp.leaf
+        good = (None if st is None else not st) if leaf.polarity else st
+        mark = "✓ " if good is True else ("✗ " if good is False else "? ")
+        if lp.kind == "flag":
+            yes, no, unknown = lp.text
+            if st is True:
+                body = yes
+            elif st is False:
+                body = no
+            else:
+                body = unknown + self._missing_text(lp, row)
+            return mark + body
+        if lp.kind == "boollit":
+            return mark + lp.text[0]
+        if lp.kind == "judge":
+            return lp.text[0]
+        prefix, fmt, exact0, req, rhs = lp.text
+        shown = _val_text(a[0], a[1], exact0, fmt, self.lang)
+        if shown is None:
+            shown = "?"
+        missing = self._missing_text(lp, row)
+        if rhs is not None:
+            head, tail, rfmt, rexact = rhs
+            rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
+            return mark + prefix + shown + head + ("?" if rv is None else rv) + tail + missing
+        return mark + prefix + shown + req + missing
+
+    def run(self, row: dict[str, Any]) -> dict[str, Any]:
+        """status, score, score_min, score_max, reasons, missing, parts of one prepared row."""
+        comp = self.comp
+        parts: dict[str, Any] = {}
+        for name, fn in self.part_fns:
+            parts[name] = fn(row, parts)
+        vals: dict[str, bool | None] = {}
+        leaf_out = []
+        for lp in self.leaves:
+            out = lp.fn(row, parts)
+            vals[lp.leaf.column] = out[0]
+            leaf_out.append(out)
+        for col, op, kids in self.inner:
+            ks = [vals[k] for k in kids]
+            if op == "all":
+                v = False if False in ks else (None if None in ks else True)
+            elif op == "any":
+                v = True if True in ks else (None if None in ks else False)
+            elif op == "possible":
+                v = True if ks[0] is None else ks[0]
+            else:
+                v = None if ks[0] is None else not ks[0]
+            vals[col] = v
+        root = vals[comp.root_col]
+        status = "eligible" if root is True else ("ineligible" if root is False else "unknown")
+        items: list[str | None] = []
+        parts_out = None
+        score = score_min = score_max = None
+        if comp.part_names:
+            los = [None if p[0] is None else float(p[0]) for p in parts.values()]
+            his = [None if p[1] is None else float(p[1]) for p in parts.values()]
+            score_min = sum(x for x in los if x is not None)
+            score_max = sum(x for x in his if x is not None)
+            score = score_min if score_min == score_max else None
+            parts_out = [
+                {"part": n, "min": a, "max": b}
+                for n, a, b in zip(comp.part_names, los, his, strict=True)
+            ]
+            items.append(self._parts_text(los, his, score_min, score_max))
+        missing: list[str] = []
+        dec = {comp.root_col: True}
+        for col, parent, check in self.down:
+            dec[col] = dec[parent] and (not check or vals[col] == vals[parent])
+        for lp, (st, a, b) in zip(self.leaves, leaf_out, strict=True):
+            if dec[lp.leaf.column]:
+                items.append(self._leaf_text(lp, st, a, b, row))
+                if st is None:
+                    for n, code, _label in lp.missing:
+                        if row.get(n) is None and code not in missing:
+                            missing.append(code)
+        if not comp.part_names and self.note is not None and root is True:
+            items.append(self.note)
+        reasons = self.sep.join(t for t in items if t is not None)
+        return {
+            "status": status,
+            "score": score,
+            "score_min": score_min,
+            "score_max": score_max,
+            "reasons": reasons,
+            "missing": ",".join(missing),
+            "parts": parts_out,
+        }
+
+    def _parts_text(
+        self, los: list[float | None], his: list[float | None], lo: float, hi: float
+    ) -> str | None:
+        def span(a: float | None, b: float | None) -> str | None:
+            if a is not None and b is not None and a == b:
+                return num_text(a)
+            return _cat(num_text(a), "–", num_text(b))
+
+        items = [
+            _cat(label + " ", span(a, b))
+            for label, a, b in zip(self.part_labels, los, his, strict=True)
+        ]
+        inner = None if any(i is None for i in items) else " + ".join(items)  # type: ignore[arg-type]
+        text = _cat(
+            "score " if self.en else "评分",
+            span(lo, hi),
+            " (" if self.en else "（",
+            inner,
+            ")" if self.en else "）",
+        )
+        if text is not None and self.note is not None:
+            text += ("; " if self.en else "；") + self.note
+        return text
+
+
+def plan_of(comp: Compiler, lang: str) -> RowPlan:
+    """The row plan of a compiled criterion (cached on the compiler, per language)."""
+    cache = comp.__dict__.setdefault("_row_plans", {})
+    plan = cache.get(lang)
+    if plan is None:
+        plan = cache[lang] = RowPlan(comp, lang)
+    return plan
+
+
+def evaluate_rows(
+    rows: Sequence[dict[str, Any]], compilers: Sequence[Compiler], lang: str = "zh"
+) -> list[list[dict[str, Any]]]:
+    """For each prepared row, the result of every compiled criterion (in order)."""
+    plans = [plan_of(c, lang) for c in compilers]
+    return [[p.run(row) for p in plans] for row in rows]
+
+
+# ----------------------------------------------------------------------------- prepare
+
+
+def prepare_rows(
+    panel: pl.DataFrame,
+    needs: Needs,
+    *,
+    year: int | None = None,
+    scores: pl.DataFrame | None = None,
+) -> list[dict[str, Any]] | None:
+    """`evaluate.prepare` for a small, derived panel, in Python: the rows (of `year`) with
+    lag, score and window columns. None when the rules need the registry tables (the
+    caller then uses the Polars `prepare`)."""
+    names = set(panel.columns)
+    if "uscc" not in names or "year" not in names:
+        return None
+    for kind, offset in needs.has:
+        if offset != 0 or has_col(kind) not in names:
+            return None
+    windows: dict[str, set[int]] = {}
+    for kind, within in needs.negatives:
+        if neg_col(kind) not in names:
+            return None
+        if within:
+            windows.setdefault(kind, set()).add(within)
+    if needs.scores and (scores is None or any(c not in scores.columns for c in needs.scores)):
+        return None
+    rows = panel.to_dicts()
+    by_key = {(r["uscc"], r["year"]): r for r in rows}
+    out_rows = rows if year is None else [r for r in rows if r["year"] == year]
+    plain = [c for c in needs.columns if c not in names]
+    lags = sorted(needs.lags, key=lambda x: (x[1], x[0]))
+    score_rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+    if needs.scores and scores is not None:
+        cols = sorted(needs.scores)
+        for s in scores.select("uscc", "year", *cols).iter_rows(named=True):
+            score_rows.setdefault((s["uscc"], s["year"]), s)
+    out = []
+    for r in out_rows:
+        row = dict(r)
+        for c in plain:
+            row[c] = None
+        uscc, y = r["uscc"], r["year"]
+        for code, lag in lags:
+            old = by_key.get((uscc, y - lag))
+            row[data_col(code, lag)] = None if old is None else old.get(code)
+        for kind, ws in windows.items():
+            col = neg_col(kind)
+            for w in ws:
+                vals = [r.get(col)]
+                for k in range(1, w):
+                    old = by_key.get((uscc, y - k))
+                    v = None if old is None else old.get(col)
+                    vals.append(False if v is None else v)
+                row[neg_col(kind, w)] = _any(vals)
+        if needs.scores:
+            s = score_rows.get((uscc, y))
+            for c in needs.scores:
+                row[f"score__{c}"] = None if s is None else s[c]
+        out.append(row)
+    return out

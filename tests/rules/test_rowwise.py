@@ -1,0 +1,97 @@
+"""The row-wise path (a few rows, e.g. one firm in the platform) gives exactly what the
+vectorised engine gives: status, score interval, reasons, missing and parts."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+import yaml
+
+from innopoints.engine.rules import evaluate, evaluate_wide, load_criterion, official_criteria
+from innopoints.engine.rules.evaluate import _compile_all, needs_of, prepare
+from innopoints.engine.rules.rowwise import evaluate_rows, fmt_value, num_text
+from innopoints.engine.rules.testcases import build_panel
+from innopoints.engine.rules.testcases import test_files as criteria_test_files
+
+FIELDS = ("status", "score", "score_min", "score_max", "reasons", "missing", "parts")
+
+
+def _vectorised(prepared: pl.DataFrame, compilers, lang: str) -> list[dict]:
+    """The vectorised outputs of every criterion for every row of a prepared frame."""
+    from innopoints.engine.rules.evaluate import _merged_stages, output_exprs
+
+    staged = prepared.lazy()
+    for exprs in _merged_stages(compilers):
+        staged = staged.with_columns(exprs)
+    frame = staged.collect()
+    return [frame.select(output_exprs(c, lang)).to_dicts() for c in compilers]
+
+
+def _assert_same(prepared: pl.DataFrame, compilers, lang: str) -> int:
+    want = _vectorised(prepared, compilers, lang)
+    got = evaluate_rows(prepared.to_dicts(), compilers, lang)
+    diffs = []
+    for k, c in enumerate(compilers):
+        for i, row in enumerate(got):
+            for f in FIELDS:
+                if row[k][f] != want[k][i][f]:
+                    diffs.append((c.c.id, i, f, row[k][f], want[k][i][f]))
+    assert not diffs, diffs[:5]
+    return len(got) * len(compilers)
+
+
+@pytest.mark.parametrize("path", criteria_test_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_rowwise_equals_vectorised_on_yaml_cases(path, lang) -> None:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    panel = build_panel(doc)
+    params = [c.get("params") for c in doc["cases"] if c.get("params")] or [None]
+    criteria = [load_criterion(doc["criterion"], p) for p in params[:3]]
+    compilers = _compile_all(criteria)
+    prepared = prepare(panel, needs_of(compilers)).collect()
+    assert _assert_same(prepared, compilers, lang) >= 10
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_rowwise_equals_vectorised_on_generated_firms(lang) -> None:
+    from bench.bench_rules import variants
+    from innopoints.demo.generator import generate_zone
+
+    panel = generate_zone(enterprises=300, years=4, seed=7).wide_panel()
+    criteria = official_criteria() + variants(40)[len(official_criteria()) :]
+    compilers = _compile_all(criteria)
+    prepared = prepare(panel, needs_of(compilers)).collect()
+    assert _assert_same(prepared, compilers, lang) > 10_000
+
+
+def test_small_panels_take_the_row_path_with_identical_output() -> None:
+    from innopoints.demo.generator import generate_zone
+
+    panel = generate_zone(enterprises=60, years=4, seed=9).wide_panel()
+    year = int(panel["year"].max())
+    criteria = official_criteria()
+    whole = evaluate(panel, criteria, year=year)  # vectorised (many rows)
+    for uscc in panel["uscc"].unique().sort().head(12):
+        one = panel.filter(pl.col("uscc") == uscc)
+        small = evaluate(one, criteria, year=year)  # row-wise
+        assert small.equals(whole.filter(pl.col("uscc") == uscc)), uscc
+        compilers = _compile_all(criteria)
+        wide = evaluate_wide(one, compilers, year=year)
+        for c in compilers:
+            key = f"{c.i}:{c.c.id}"
+            ref = whole.filter((pl.col("uscc") == uscc) & (pl.col("criterion") == c.c.id))
+            assert wide[f"{key}:status"].to_list() == ref["status"].to_list()
+            assert wide[f"{key}:reasons"].to_list() == ref["reasons"].to_list()
+
+
+def test_number_formatting_matches_polars() -> None:
+    import random
+
+    rng = random.Random(3)
+    vals = [rng.uniform(-1, 1) * 10 ** rng.randint(-4, 12) for _ in range(20_000)]
+    vals += [k / 200 for k in range(-2000, 2000)] + [0.0, -0.0, 2.675, 1.005, 0.125]
+    s = pl.Series(vals, dtype=pl.Float64)
+    polars = pl.select(s.round(2).cast(pl.String).str.strip_suffix(".0")).to_series()
+    assert [num_text(v) for v in vals] == polars.to_list()
+    ints = pl.select(s.round(0).cast(pl.Int64).cast(pl.String)).to_series()
+    assert [fmt_value(v, "int", "zh") for v in vals] == ints.to_list()
