@@ -369,7 +369,23 @@ def _small_rows(
     if prepared:
         rows = frame.to_dicts()
         return rows if year is None else [r for r in rows if r["year"] == year]
-    return prepare_rows(frame, needs_of(compilers), year=year, scores=scores)
+    return prepare_rows(frame, _needs_cached(compilers), year=year, scores=scores)
+
+
+_NEEDS: dict[tuple[int, ...], tuple[list[Compiler], Needs]] = {}
+
+
+def _needs_cached(compilers: Sequence[Compiler]) -> Needs:
+    """`needs_of`, remembered for the last few lists of compilers (the live path)."""
+    key = tuple(id(c) for c in compilers)
+    hit = _NEEDS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], compilers, strict=True)):
+        return hit[1]
+    if len(_NEEDS) > 8:
+        _NEEDS.clear()
+    needs = needs_of(compilers)
+    _NEEDS[key] = (list(compilers), needs)
+    return needs
 
 
 PARTS_DTYPE = pl.List(pl.Struct({"part": pl.String, "min": pl.Float64, "max": pl.Float64}))
@@ -396,22 +412,23 @@ def _wide_frame(
     rows: list[dict[str, Any]], compilers: Sequence[Compiler], lang: str, reasons: bool
 ) -> pl.DataFrame:
     results = evaluate_rows(rows, compilers, lang)
-    data: dict[str, list[Any]] = {
-        "uscc": [r["uscc"] for r in rows],
-        "year": [r["year"] for r in rows],
-    }
     schema: dict[str, Any] = {"uscc": pl.String, "year": pl.Int64}
+    fields: list[tuple[int, str]] = []
     for k, c in enumerate(compilers):
         key = f"{c.i}:{c.c.id}"
-        data[f"{key}:status"] = [res[k]["status"] for res in results]
         schema[f"{key}:status"] = pl.String
+        fields.append((k, "status"))
         if c.part_names:
-            data[f"{key}:score_min"] = [res[k]["score_min"] for res in results]
             schema[f"{key}:score_min"] = pl.Float64
+            fields.append((k, "score_min"))
         if reasons:
-            data[f"{key}:reasons"] = [res[k]["reasons"] for res in results]
             schema[f"{key}:reasons"] = pl.String
-    return pl.DataFrame(data, schema=schema)
+            fields.append((k, "reasons"))
+    data = [
+        [row["uscc"], row["year"], *[res[k][f] for k, f in fields]]
+        for row, res in zip(rows, results, strict=True)
+    ]
+    return pl.DataFrame(data, schema=schema, orient="row")
 
 
 # ----------------------------------------------------------------------------- near-miss

@@ -265,9 +265,44 @@ def evaluate_row(
 # no isinstance dispatch per row.
 
 Fn = Callable[[dict[str, Any], dict[str, Interval]], Interval]
+MEMO = "\x00memo"  # a row may carry a dict under this key: values shared across criteria
+
+
+def _key(node: Node) -> tuple | None:
+    """A structural key for values that read only the row (no parts), else None."""
+    if isinstance(node, Ref):
+        return _key(node.body)
+    if isinstance(node, Lit):
+        return ("L", node.value.__class__.__name__, node.value)
+    if isinstance(node, FieldRef):
+        return ("F", node.code, node.year)
+    if isinstance(node, Window):
+        return ("W", node.fn, node.code, node.years, node.year)
+    if isinstance(node, Arith):
+        keys = [_key(a) for a in node.args]
+        return None if None in keys else ("A", node.op, *keys)
+    return None
 
 
 def _value_fn(node: Node) -> Fn:
+    fn = _value_fn_(node)
+    key = _key(node) if isinstance(node, Arith | Window) else None
+    if key is None:
+        return fn
+
+    def cached(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+        memo = row.get(MEMO)
+        if memo is None:
+            return fn(row, parts)
+        v = memo.get(key)
+        if v is None:
+            v = memo[key] = fn(row, parts)
+        return v
+
+    return cached
+
+
+def _value_fn_(node: Node) -> Fn:
     if isinstance(node, Ref):
         return _value_fn(node.body)
     if isinstance(node, Lit):

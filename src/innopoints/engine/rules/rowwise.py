@@ -33,7 +33,7 @@ from innopoints.engine.rules.language import (
     Negative,
     PartRef,
 )
-from innopoints.engine.rules.reference import _any, _leaf_fn, _value_fn
+from innopoints.engine.rules.reference import MEMO, _any, _leaf_fn, _value_fn
 from innopoints.engine.rules.render import (
     NEGATE,
     OP_TEXT,
@@ -57,10 +57,24 @@ _TOTAL = PartRef("", "total")
 
 
 def num_text(x: Any) -> str | None:
-    """`expr.round(2).cast(pl.String).str.strip_suffix('.0')` for one value."""
+    """`expr.round(2).cast(pl.String).str.strip_suffix('.0')` for one value (memoised)."""
     if x is None:
         return None
-    x = float(x)
+    if not x:  # 0.0 and -0.0 share a dict key but not a text
+        return _num_text(float(x))
+    t = _NUM_TEXT.get(x)
+    if t is not None:
+        return t
+    if len(_NUM_TEXT) > 100_000:
+        _NUM_TEXT.clear()
+    t = _NUM_TEXT[x] = _num_text(float(x))
+    return t
+
+
+_NUM_TEXT: dict[float, str] = {}
+
+
+def _num_text(x: float) -> str:
     if math.isnan(x) or math.isinf(x):
         t = repr(x)
         return {"nan": "NaN", "inf": "inf", "-inf": "-inf"}.get(t, t)
@@ -116,6 +130,10 @@ class _LeafPlan:
     missing: list[tuple[str, str, str]]  # (column, code, label)
     text: tuple[Any, ...]
     fn: Any = None  # row, parts -> (status, left interval, right interval)
+    col: str = ""
+
+    def __post_init__(self) -> None:
+        self.col = self.leaf.column
 
 
 class RowPlan:
@@ -153,6 +171,8 @@ class RowPlan:
                 )
             )
         self.part_fns = [(p.name, _value_fn(p.value)) for p in c.parts]
+        self.leaf_fns = [lp.fn for lp in self.leaves]
+        self.leaf_cols = [lp.col for lp in self.leaves]
         # top-down order for the deciding flags: (node, parent, parent op) root first
         self.down: list[tuple[str, str, bool]] = []
         parent_of: dict[str, tuple[str, str]] = {}
@@ -292,23 +312,23 @@ class RowPlan:
         parts: dict[str, Any] = {}
         for name, fn in self.part_fns:
             parts[name] = fn(row, parts)
-        vals: dict[str, bool | None] = {}
-        leaf_out = []
-        for lp in self.leaves:
-            out = lp.fn(row, parts)
-            vals[lp.leaf.column] = out[0]
-            leaf_out.append(out)
+        leaf_out = [f(row, parts) for f in self.leaf_fns]
+        vals: dict[str, bool | None] = dict(
+            zip(self.leaf_cols, [o[0] for o in leaf_out], strict=True)
+        )
         for col, op, kids in self.inner:
-            ks = [vals[k] for k in kids]
             if op == "all":
-                v = False if False in ks else (None if None in ks else True)
+                ks = [vals[k] for k in kids]
+                vals[col] = False if False in ks else (None if None in ks else True)
             elif op == "any":
-                v = True if True in ks else (None if None in ks else False)
+                ks = [vals[k] for k in kids]
+                vals[col] = True if True in ks else (None if None in ks else False)
             elif op == "possible":
-                v = True if ks[0] is None else ks[0]
+                v = vals[kids[0]]
+                vals[col] = True if v is None else v
             else:
-                v = None if ks[0] is None else not ks[0]
-            vals[col] = v
+                v = vals[kids[0]]
+                vals[col] = None if v is None else not v
         root = vals[comp.root_col]
         status = "eligible" if root is True else ("ineligible" if root is False else "unknown")
         items: list[str | None] = []
@@ -330,7 +350,7 @@ class RowPlan:
         for col, parent, check in self.down:
             dec[col] = dec[parent] and (not check or vals[col] == vals[parent])
         for lp, (st, a, b) in zip(self.leaves, leaf_out, strict=True):
-            if dec[lp.leaf.column]:
+            if dec[lp.col]:
                 items.append(self._leaf_text(lp, st, a, b, row))
                 if st is None:
                     for n, code, _label in lp.missing:
@@ -388,7 +408,11 @@ def evaluate_rows(
 ) -> list[list[dict[str, Any]]]:
     """For each prepared row, the result of every compiled criterion (in order)."""
     plans = [plan_of(c, lang) for c in compilers]
-    return [[p.run(row) for p in plans] for row in rows]
+    out = []
+    for row in rows:
+        r = {**row, MEMO: {}}
+        out.append([p.run(r) for p in plans])
+    return out
 
 
 # ----------------------------------------------------------------------------- prepare
