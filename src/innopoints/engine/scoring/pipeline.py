@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,11 +209,19 @@ class _Stats:
 
 
 class _BatchStats(_Stats):
+    """Window expressions; the sorted statistics (n, below, below_half) of the indicators in
+    `ranked` are precomputed columns (`_ranked_columns`) instead of `rank().over()`."""
+
+    def __init__(self, ranked: frozenset[str] = frozenset()) -> None:
+        self.ranked = ranked
+
     def impute(self, plan: _IndicatorPlan, value: pl.Expr) -> pl.Expr:
         stat = value.mean() if plan.missing.policy == "impute_mean" else value.median()
         return _over(stat, plan.impute_group)
 
     def group_stat(self, plan: _IndicatorPlan, name: str, value: pl.Expr) -> pl.Expr:
+        if plan.ind.id in self.ranked and name in ("below", "below_half"):
+            return pl.col(col(f"st_{name}", plan.ind.id))
         exprs = {
             "min": value.min(),
             "max": value.max(),
@@ -232,6 +241,88 @@ class _FittedStats(_Stats):
 
     def group_stat(self, plan: _IndicatorPlan, name: str, value: pl.Expr) -> pl.Expr:
         return pl.col(col(f"st_{name}", plan.ind.id))
+
+
+def _group_segments(df: pl.DataFrame, group: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Row order that brings each peer group together (stable), and the group boundaries.
+
+    Groups are the partitions of `over(group)` (null keys form their own group)."""
+    if not group:
+        return np.arange(df.height), np.array([0, df.height])
+    indexed = df.select(list(group)).with_row_index("__row")
+    gid = indexed.select(pl.col("__row").first().over(list(group))).to_series().to_numpy()
+    order = np.argsort(gid, kind="stable")
+    cuts = np.flatnonzero(gid[order][1:] != gid[order][:-1]) + 1
+    return order, np.concatenate([[0], cuts, [df.height]])
+
+
+def _ranked_stat(
+    values: np.ndarray, order: np.ndarray, bounds: np.ndarray, name: str
+) -> np.ndarray:
+    """Per row, within its peer group (NaN = null, which stays NaN): `below_half`, peers
+    below + half of those equal including itself (`rank("average") - 0.5`), or `below`,
+    peers strictly below (`rank("min") - 1`).
+
+    One sort per peer group instead of a window sort; loops over groups, not rows. Results
+    are written in group order (cache-local) and put back in row order with one scatter."""
+    grouped = values[order]
+    result = np.full(grouped.shape, np.nan)
+    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        present = np.flatnonzero(~np.isnan(grouped[start:end]))
+        m = present.size
+        if m == 0:
+            continue
+        segment = grouped[start:end][present]
+        by_value = np.argsort(segment)  # (without NaN: the SIMD sort)
+        ordered = segment[by_value]
+        new_run = np.empty(m, dtype=bool)
+        new_run[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
+        starts = np.flatnonzero(new_run)
+        run = np.cumsum(new_run) - 1
+        if name == "below_half":
+            stat = (starts + np.append(starts[1:], m)) / 2
+        else:
+            stat = starts.astype(np.float64)
+        result[start + present[by_value]] = stat[run]
+    out = np.empty_like(result)
+    out[order] = result
+    return out
+
+
+def _ranked_columns(
+    df: pl.DataFrame, directed: pl.DataFrame, plans: Sequence[_IndicatorPlan]
+) -> tuple[list[pl.Series], frozenset[str]]:
+    """The window statistics `st_below_half` (percentile) or `st_below` (rank) of the
+    percentile and rank indicators, computed with numpy from the directed values (one column
+    per indicator in `directed`, rows as `df`). Bit-identical to `rank().over()`; columns
+    holding NaN (ordered differently from nulls) are left to the window expressions."""
+    segments: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+    jobs: list[tuple[str, str, pl.Series, tuple[str, ...]]] = []
+    for plan in plans:
+        ident = plan.ind.id
+        series = directed.get_column(col("dir", ident)).cast(pl.Float64)
+        if series.is_nan().any():
+            continue
+        if plan.peer_group not in segments:
+            segments[plan.peer_group] = _group_segments(df, plan.peer_group)
+        name = "below_half" if plan.ind.method.kind == "percentile" else "below"
+        jobs.append((ident, name, series, plan.peer_group))
+
+    def run(job: tuple[str, str, pl.Series, tuple[str, ...]]) -> pl.Series:
+        ident, name, series, group = job
+        stat = _ranked_stat(series.to_numpy(), *segments[group], name)
+        return pl.Series(col(f"st_{name}", ident), stat, nan_to_null=True)
+
+    # numpy releases the GIL in sorts and gathers: indicators run on the pool's threads
+    workers = min(len(jobs), pl.thread_pool_size(), 4)
+    if workers > 1 and df.height >= 10_000:
+        with ThreadPoolExecutor(workers) as pool:
+            out = list(pool.map(run, jobs))
+    else:
+        out = [run(job) for job in jobs]
+    done = {ident for ident, _, _, _ in jobs}
+    return out, frozenset(done)
 
 
 # --------------------------------------------------------------------------- stages
@@ -658,6 +749,13 @@ def _work_batch(
         fits = fit_treatments(imputed, model)
         lf = imputed.lazy()
     lf = _treated(lf, model, fits)
+    ranked = [p for p in _plans(model) if p.ind.method.kind in SORTED_STATS]
+    if ranked:
+        directed = lf.select(pl.col(col("dir", p.ind.id)) for p in ranked).collect()
+        columns, done = _ranked_columns(df, directed, ranked)
+        if columns:
+            lf = pl.concat([lf, pl.DataFrame(columns).lazy()], how="horizontal")
+            stats = _BatchStats(done)
     lf = _normalised(lf, model, stats)
     lf = _aggregated(lf, model)
     lf = _points(lf, model)
