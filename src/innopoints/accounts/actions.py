@@ -1,12 +1,16 @@
-"""Creating people and changing their roles (permission changes are audited)."""
+"""Creating people, changing their roles, and their API tokens (all audited)."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.db import transaction
+import datetime as dt
 
-from innopoints.accounts.models import Profile, Role
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from innopoints.accounts.models import ApiToken, Profile, Role, TokenScope
 from innopoints.audit.actions import record
 
 
@@ -80,3 +84,65 @@ def do_set_password(actor, user, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
     record(actor, "user.password", user, object_repr=user.username)
+
+
+@transaction.atomic
+def do_create_api_token(
+    actor, name: str, scope: str, expires_at: dt.datetime
+) -> tuple[ApiToken, str]:
+    """Create an API token for `actor` itself; returns the row and the plain token, which
+    is shown once and never stored (only its hash). `expires_at` is required and at most
+    365 days away. Audited as ``api_token.create``."""
+    from innopoints.accounts.tokens import MAX_LIFETIME, hash_token, new_token
+
+    if not getattr(actor, "is_authenticated", False):
+        raise ValidationError("only a signed-in user creates API tokens")
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError(_("A token needs a name of at most 80 characters."))
+    if scope not in TokenScope.values:
+        raise ValidationError(f"unknown token scope {scope!r}")
+    now = timezone.now()
+    if expires_at is None or expires_at <= now:
+        raise ValidationError(_("The expiry must be in the future."))
+    if expires_at > now + MAX_LIFETIME + dt.timedelta(minutes=5):
+        raise ValidationError(_("A token lives at most 365 days."))
+    prefix, plain = new_token()
+    while ApiToken.objects.filter(prefix=prefix).exists():  # pragma: no cover - 2^32 space
+        prefix, plain = new_token()
+    token = ApiToken.objects.create(
+        user=actor,
+        name=name,
+        scope=scope,
+        prefix=prefix,
+        secret_hash=hash_token(plain),
+        expires_at=expires_at,
+    )
+    record(
+        actor,
+        "api_token.create",
+        token,
+        object_repr=f"{actor.username}: {name}",
+        detail={"scope": scope, "prefix": prefix, "expires_at": expires_at},
+    )
+    return token, plain
+
+
+@transaction.atomic
+def do_revoke_api_token(actor, token: ApiToken) -> ApiToken:
+    """Revoke a token (its owner only); revoking twice changes nothing and records nothing.
+    Audited as ``api_token.revoke``."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.user_id != getattr(actor, "pk", None):
+        raise PermissionDenied
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record(
+            actor,
+            "api_token.revoke",
+            token,
+            object_repr=f"{actor.username}: {token.name}",
+            detail={"prefix": token.prefix},
+        )
+    return token

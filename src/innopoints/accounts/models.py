@@ -47,3 +47,47 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.username} ({self.role})"
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", _("Read only")
+    READ_WRITE = "read_write", _("Read and write")
+
+
+class ApiToken(models.Model):
+    """A personal API token for machine clients (``Authorization: Bearer <token>``).
+
+    The plain token is ``ip_<prefix>_<secret>``: ``prefix`` (stored) finds the row, and only
+    the SHA-256 of the whole token is kept in ``secret_hash``. A token acts as its user, so
+    the user's role and scope decide what it sees; a ``read`` token refuses unsafe methods.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=80)
+    scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.READ)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (ip_{self.prefix}_…)"
+
+    @property
+    def display_prefix(self) -> str:
+        """The visible start of the token, for telling tokens apart."""
+        return f"ip_{self.prefix}_…"
+
+    def is_active(self, now=None) -> bool:
+        """Not revoked and not expired."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now

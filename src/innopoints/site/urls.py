@@ -20,6 +20,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("innopoints.accounts.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("enterprises/", enterprise_views.enterprise_list, name="enterprise-list"),
     path("enterprises/<str:uscc>/", enterprise_views.enterprise_detail, name="enterprise-detail"),
