@@ -668,9 +668,33 @@ def _batch_ranks(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
             _over(total.rank("min", descending=True), group).cast(pl.Int64).alias(f"rank_{name}"),
             _over(total.count(), group).cast(pl.Int64).alias(f"n_{name}"),
         ]
+    return _pct_and_band(lf.with_columns(exprs), model)
+
+
+def _pct_and_band(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     # percentile: the share of peers at or below the firm, less half the firm itself
     pct = [_pct_expr(name).alias(f"pct_{name}") for name in model.doc.ranking]
-    return lf.with_columns(exprs).with_columns(pct).with_columns(_band_expr(model).alias("band"))
+    return lf.with_columns(pct).with_columns(_band_expr(model).alias("band"))
+
+
+RANK_SUPPORT = (ALL, "total")  # the columns `_with_ranks` reads besides the ranking groups
+
+
+def _with_ranks(work: pl.DataFrame, model: IndicatorModel) -> pl.DataFrame:
+    """Ranks (descending, "min" ties), peer counts, percentiles and band of the totals.
+
+    The ranks come from one numpy sort per ranking group (`_ranked_stat` on the negated
+    totals: the peers strictly above + 1), identical to `rank("min", descending=True)`."""
+    total = work.get_column("total")
+    if total.is_nan().any():
+        return _batch_ranks(work.lazy(), model).collect()
+    negated = (-total).cast(pl.Float64).to_numpy()
+    ranks, counts = [], []
+    for name, group in model.doc.ranking.items():
+        above = _ranked_stat(negated, *_group_segments(work, group), "below")
+        ranks.append(pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64))
+        counts.append(_over(pl.col("total").count(), group).cast(pl.Int64).alias(f"n_{name}"))
+    return _pct_and_band(work.with_columns(*ranks, *counts).lazy(), model).collect()
 
 
 def output_columns(model: IndicatorModel, key: Sequence[str], names: Sequence[str]) -> list[str]:
@@ -758,8 +782,7 @@ def _work_batch(
             stats = _BatchStats(done)
     lf = _normalised(lf, model, stats)
     lf = _aggregated(lf, model)
-    lf = _points(lf, model)
-    return _batch_ranks(lf, model), fits
+    return _points(lf, model), fits
 
 
 def score(
@@ -777,11 +800,18 @@ def score(
     key = _key(df, key)
     lf, fits = _work_batch(df, model)
     if explain:
-        lf = _with_peer_medians(lf, model)
-        work = lf.collect()
+        work = _with_ranks(_with_peer_medians(lf, model).collect(), model)
         explanation = explanation_frame(work, model, key)
     else:
-        work = lf.select(output_columns(model, key, lf.collect_schema().names())).collect()
+        ranking = {f"{p}_{g}" for g in model.doc.ranking for p in ("rank", "n", "pct")}
+        needed = [
+            c
+            for c in output_columns(model, key, lf.collect_schema().names())
+            if c not in ranking and c != "band"
+        ]
+        groups = {c for group in model.doc.ranking.values() for c in group}
+        needed += [c for c in (*RANK_SUPPORT, *sorted(groups)) if c not in needed]
+        work = _with_ranks(lf.select(needed).collect(), model)
         explanation = None
     scores = _scores_frame(work, model, key)
     data_hash = frame_hash(df.select(sorted(model_columns(model) | set(key)))) if hash_data else ""
@@ -800,7 +830,7 @@ def stages(
     """
     df = prepare(frame, model, key)
     key = _key(df, key)
-    work = _work_batch(df, model)[0].collect()
+    work = _with_ranks(_work_batch(df, model)[0].collect(), model)
     inds = [i.id for i in model.doc.indicators]
     out = {}
     for name, prefix in (
@@ -1114,7 +1144,7 @@ def fit(
         raise DataError("fit one year at a time (filter the panel by year first)")
     key = _key(df, key)
     lf, fits = _work_batch(df, model)
-    work = _with_peer_medians(lf, model).collect()
+    work = _with_ranks(_with_peer_medians(lf, model).collect(), model)
     aggs_by_group: dict[tuple[str, ...], list[pl.Expr]] = {}
     sorted_values: dict[str, _Sorted] = {}
     for plan in _plans(model):
