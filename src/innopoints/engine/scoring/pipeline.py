@@ -502,6 +502,21 @@ def _aggregate(
     weight: Callable[[Any], pl.Expr] | None = None,
 ) -> pl.Expr:
     """A node's score from its children's scores (columns named by `score_col`)."""
+    helpers, final = _aggregate_steps(node, model, score_col, weight, inline=True)
+    return final
+
+
+def _aggregate_steps(
+    node: Node,
+    model: IndicatorModel,
+    score_col: Callable[[str], str] = lambda ident: col("nrm", ident),
+    weight: Callable[[Any], pl.Expr] | None = None,
+    *,
+    inline: bool = False,
+) -> tuple[list[pl.Expr], pl.Expr]:
+    """`_aggregate` in two steps: helper columns (available weight, total weight, value),
+    then the node's score from them. The same arithmetic; the two small expressions plan
+    much faster than the one large one (which matters for one-firm what-ifs)."""
     agg = node.aggregation
     weight = weight or (lambda item: _weight_ref(model, item))
     kids = [
@@ -510,10 +525,14 @@ def _aggregate(
         if any(model.weight(c, code) > 0 for code in model.stage_codes)
     ]
     if not kids:
-        return pl.lit(None, dtype=pl.Float64)
+        return [], pl.lit(None, dtype=pl.Float64)
     parts = [(pl.col(score_col(c.id)), weight(c)) for c in kids]
     total_weight = pl.sum_horizontal([w for _, w in parts])
     avail = pl.sum_horizontal([w * s.is_not_null() for s, w in parts])
+    helpers: list[pl.Expr] = []
+    if not inline:
+        helpers.append(avail.alias(col("__avail", node.id)))
+        avail = pl.col(col("__avail", node.id))
     shift = float(agg.shift)
     if agg.method == "arithmetic":
         value = pl.sum_horizontal([s * w for s, w in parts]) / avail
@@ -526,14 +545,27 @@ def _aggregate(
         p = float(agg.p)  # type: ignore[arg-type]
         powered = pl.sum_horizontal([(s + shift).pow(p) * w for s, w in parts])
         value = (powered / avail).pow(1.0 / p) - shift
+    if not inline:
+        helpers.append(total_weight.alias(col("__tw", node.id)))
+        helpers.append(value.alias(col("__value", node.id)))
+        total_weight, value = pl.col(col("__tw", node.id)), pl.col(col("__value", node.id))
     ok = (avail > 0) & (avail >= agg.min_share * total_weight - 1e-12)
-    return pl.when(ok).then(value.clip(0.0, 1.0)).otherwise(None)
+    return helpers, pl.when(ok).then(value.clip(0.0, 1.0)).otherwise(None)
 
 
 def _aggregated(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
     lf = lf.with_columns(_weight_columns(model))
     for level in reversed(_levels(model)):
-        lf = lf.with_columns(_aggregate(node, model).alias(col("nrm", node.id)) for node in level)
+        steps = [_aggregate_steps(node, model) for node in level]
+        avail = [h for helpers, _ in steps for h in helpers[:1]]
+        if avail:
+            lf = lf.with_columns(avail)
+        rest = [h for helpers, _ in steps for h in helpers[1:]]
+        if rest:
+            lf = lf.with_columns(rest)
+        lf = lf.with_columns(
+            final.alias(col("nrm", node.id)) for node, (_, final) in zip(level, steps, strict=True)
+        )
     return lf
 
 
@@ -960,6 +992,24 @@ def _sorted_by_group(df: pl.DataFrame, value: str, group: Sequence[str]) -> _Sor
     return _Sorted(tuple(group), values)
 
 
+def _group_rows(df: pl.DataFrame, group: Sequence[str]) -> list[tuple[tuple, np.ndarray]]:
+    """The rows of each peer group (keys as `partition_by` gives them), in first-seen order."""
+    if not group:
+        return [((), np.arange(df.height))]
+    if df.height <= 256:  # a few firms (what-if): no query
+        parts: dict[tuple, list[int]] = {}
+        for i, keys in enumerate(df.select(list(group)).rows()):
+            parts.setdefault(keys, []).append(i)
+        return [(keys, np.array(rows, dtype=np.int64)) for keys, rows in parts.items()]
+    table = (
+        df.select(list(group))
+        .with_row_index("__row")
+        .group_by(list(group), maintain_order=True)
+        .agg(pl.col("__row"))
+    )
+    return [(tuple(r[:-1]), np.array(r[-1], dtype=np.int64)) for r in table.rows()]
+
+
 def _positions(
     df: pl.DataFrame, lookups: list[tuple[str, _Sorted, str | None]]
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -974,28 +1024,22 @@ def _positions(
     by_group: dict[tuple[str, ...], list[tuple[str, _Sorted, str | None]]] = {}
     for lookup in lookups:
         by_group.setdefault(lookup[1].group, []).append(lookup)
+    in_fit_all = (
+        df.get_column(IN_FIT).fill_null(False).to_numpy()
+        if IN_FIT in df.columns
+        else np.zeros(n_rows, dtype=bool)
+    )
     for group, group_lookups in by_group.items():
-        needed = [*group, *{v for v, _, _ in group_lookups}, *{o for _, _, o in group_lookups if o}]
-        if IN_FIT in df.columns:
-            needed.append(IN_FIT)
-        indexed = df.select(needed).with_row_index("__row")
-        parts = (
-            {(): indexed}
-            if not group
-            else indexed.partition_by(list(group), as_dict=True, maintain_order=True)
+        names = list(
+            dict.fromkeys([v for v, _, _ in group_lookups] + [o for _, _, o in group_lookups if o])
         )
-        names = [v for v, _, _ in group_lookups] + [o for _, _, o in group_lookups if o]
-        for keys, part in parts.items():
-            rows = part.get_column("__row").to_numpy()
-            matrix = part.select(pl.col(names).cast(pl.Float64).fill_null(np.nan)).to_numpy()
-            columns = {name: matrix[:, k] for k, name in enumerate(names)}
-            in_fit = (
-                part.get_column(IN_FIT).fill_null(False).to_numpy()
-                if IN_FIT in part.columns
-                else np.zeros(part.height, dtype=bool)
-            )
+        matrix = df.select(pl.col(names).cast(pl.Float64).fill_null(np.nan)).to_numpy()
+        columns_all = {name: matrix[:, k] for k, name in enumerate(names)}
+        for keys, rows in _group_rows(df, group):
+            columns = {name: values[rows] for name, values in columns_all.items()}
+            in_fit = in_fit_all[rows]
             for value, table, old in group_lookups:
-                peers = table.values.get(tuple(keys), np.empty(0))
+                peers = table.values.get(keys, np.empty(0))
                 v = columns[value]
                 lo = np.searchsorted(peers, v, "left").astype(np.float64)
                 eq = np.searchsorted(peers, v, "right") - lo
