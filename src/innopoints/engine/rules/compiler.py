@@ -446,7 +446,25 @@ class Compiler:
         out = [parts, leaves]
         for level in range(depth, -1, -1):
             out.append([e.alias(n) for n, e, d in self.inner if d == level])
+        out.append([self._state_expr(leaf).alias(self.state_col(leaf)) for leaf in self.leaves])
         return out
+
+    def state_col(self, leaf: Leaf) -> str:
+        """The column of a leaf's display state: 0 not deciding, 1 ✓, 2 ✗, 3 ? (unknown)."""
+        return f"{self.p}s{leaf.index}"
+
+    def _state_expr(self, leaf: Leaf) -> pl.Expr:
+        status = pl.col(leaf.column)
+        good = ~status if leaf.polarity else status
+        return (
+            pl.when(~self.decisive(leaf))
+            .then(pl.lit(0, dtype=pl.UInt8))
+            .when(good)
+            .then(pl.lit(1, dtype=pl.UInt8))
+            .when(~good)
+            .then(pl.lit(2, dtype=pl.UInt8))
+            .otherwise(pl.lit(3, dtype=pl.UInt8))
+        )
 
     def forced_root(self, column: str, value: bool) -> pl.Expr:
         """The root status if one leaf column were `value` (for the near-miss)."""
@@ -651,18 +669,22 @@ class Compiler:
     def missing_expr(self) -> pl.Expr:
         """Comma-joined codes of the fields missing in the leaves that made the result unknown."""
         parts = []
+        earlier: dict[str, list[pl.Expr]] = {}  # code -> conditions of its earlier entries
         for leaf in self.leaves:
             cols = self._missing_cols(leaf)
             if not cols:
                 continue
-            dec = self.decisive(leaf) & pl.col(leaf.column).is_null()
+            dec = pl.col(self.state_col(leaf)) == 3  # deciding and unknown
             for name, code in cols:
-                parts.append(pl.when(dec & pl.col(name).is_null()).then(pl.lit(code)))
+                cond = dec & pl.col(name).is_null()
+                seen = earlier.setdefault(code, [])
+                # a code is listed once, where it first applies (as split/unique did)
+                shown = cond & ~pl.any_horizontal(seen).fill_null(False) if seen else cond
+                parts.append(pl.when(shown).then(pl.lit(code)))
+                seen.append(cond)
         if not parts:
             return pl.lit("", dtype=pl.String)
-        joined = pl.concat_str(parts, separator=",", ignore_nulls=True)
-        # de-duplicate codes read by several leaves
-        return joined.str.split(",").list.unique(maintain_order=True).list.join(",")
+        return pl.concat_str(parts, separator=",", ignore_nulls=True)
 
     def score_exprs(self) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
         """score (null unless exact), score_min, score_max."""
@@ -702,7 +724,203 @@ class Compiler:
         return text
 
     def reasons_expr(self, lang: str) -> pl.Expr:
-        """The reasons: the score line (scored criteria) and every deciding leaf."""
+        """The reasons: the score line (scored criteria) and every deciding leaf (see
+        `reasons_pieces`); same text as `reasons_text_expr` (the leaf-by-leaf build)."""
+        sep = "; " if is_en(lang) else "；"
+        pieces = self.reasons_pieces(lang)
+        # every leaf starts with the separator: drop it before the first item
+        return pl.concat_str(pieces, separator="", ignore_nulls=True).str.strip_prefix(sep)
+
+    def reasons_pieces(self, lang: str) -> list[pl.Expr]:
+        """The pieces of the reasons, in order, null where nothing is shown.
+
+        Built for one flat `concat_str` per criterion with few, cheap pieces: the text is
+        a sequence of value texts and literal texts. A literal piece is a small integer
+        code per row (the leaf's staged display state, the pattern of missing columns)
+        that picks its text from a table (`gather`, no `when` chains); consecutive
+        literals (the requirement and missing fields of one leaf, the separator, mark
+        and name of the next) are merged into one table.
+        """
+        sep = "; " if is_en(lang) else "；"
+        segs: list[tuple[str, Any]] = []
+        if self.part_names:
+            segs.append(("val", self.parts_text(lang)))
+        for leaf in self.leaves:
+            segs += self._leaf_segments(leaf, lang, sep)
+        if not self.part_names and self.c.kind == "precheck" and self.c.judgement:
+            note = self.c.judgement.get("en" if is_en(lang) else "zh", "")
+            code = pl.col(self.root_col).fill_null(False).cast(pl.UInt32)
+            segs.append(("lit", (code, [None, sep + note])))
+        pieces: list[pl.Expr] = []
+        pending: tuple[pl.Expr, list[str | None]] | None = None
+        for kind, seg in segs:
+            if kind == "lit":
+                if pending is None:
+                    pending = seg
+                elif len(pending[1]) * len(seg[1]) > MAX_TABLE:
+                    pieces.append(_table_expr(*pending))
+                    pending = seg
+                else:
+                    pending = _merge_tables(pending, seg)
+                continue
+            if pending is not None:
+                pieces.append(_table_expr(*pending))
+                pending = None
+            pieces.append(seg)
+        if pending is not None:
+            pieces.append(_table_expr(*pending))
+        return pieces
+
+    def _leaf_segments(self, leaf: Leaf, lang: str, sep: str) -> list[tuple[str, Any]]:
+        en = is_en(lang)
+        node = leaf.node
+        state = pl.col(self.state_col(leaf)).cast(pl.UInt32)  # 0 hidden, 1 ✓, 2 ✗, 3 ?
+        dec = state > 0
+        shown_code = dec.cast(pl.UInt32)
+        marks = ("✓ ", "✗ ", "? ")
+
+        def head(text: str) -> tuple[str, Any]:
+            return ("lit", (state, [None, *(sep + m + text for m in marks)]))
+
+        if isinstance(node, Judge):
+            what = node.text.get("en" if en else "zh", "")
+            text = sep + ("? needs expert review: " if en else "? 需人工/专家核实：") + what
+            return [("lit", (shown_code, [None, text]))]
+        if isinstance(node, BoolLit):
+            return [head(str(node.value).lower())]
+        if isinstance(node, Has | Negative | BoolField):
+            yes, no = self._flag_words(node, lang)
+            m_yes = marks[1] if leaf.polarity else marks[0]
+            m_no = marks[0] if leaf.polarity else marks[1]
+            unknown = sep + marks[2] + (yes if en else no)
+            # state 1/2 is ✓/✗ of `good`; under `not` a true status shows ✗
+            by_state = {1: sep + m_no + no, 2: sep + m_yes + yes}
+            if not leaf.polarity:
+                by_state = {1: sep + m_yes + yes, 2: sep + m_no + no}
+            mask, texts = self._missing_mask(leaf, lang)
+            if mask is None:  # many columns: the leaf's text as one value
+                text = pl.concat_str(pl.lit(sep), self.leaf_text(leaf, lang))
+                return [("val", pl.when(dec).then(text))]
+            n = len(texts)
+            table: list[str | None] = [None] * (4 * n)
+            for m in range(n):
+                table[1 * n + m] = by_state[1]
+                table[2 * n + m] = by_state[2]
+                table[3 * n + m] = unknown + texts[m]
+            return [("lit", (state * n + mask, table))]
+        assert isinstance(node, Compare)
+        left = node.args[0]
+        fmt = fmt_of(left)
+        name = value_text(left, lang, self.c.fields)
+        shown = pl.when(dec).then(self._val_text(leaf.vals[0], fmt, lang).fill_null("?"))
+        out: list[tuple[str, Any]] = [head(f"{name}="), ("val", shown)]
+        req = self._requirement(leaf, lang)
+        if isinstance(req, str):
+            tail = req
+        else:
+            h, rv, tail = req
+            out += [
+                ("lit", (shown_code, [None, h])),
+                ("val", pl.when(dec).then(rv.fill_null("?"))),
+            ]
+        mask, texts = self._missing_mask(leaf, lang)
+        if mask is None:
+            out += [
+                ("lit", (shown_code, [None, tail])),
+                ("val", pl.when(dec).then(self._missing_text(leaf, lang))),
+            ]
+        else:
+            n = len(texts)
+            out.append(("lit", (shown_code * n + mask, [None] * n + [tail + t for t in texts])))
+        return out
+
+    def _missing_mask(self, leaf: Leaf, lang: str) -> tuple[pl.Expr | None, list[str]]:
+        """(bit mask of the leaf's missing columns, '（缺少：a、b）' per mask value)."""
+        cols = self._missing_cols(leaf)
+        if len(cols) > 5:
+            return None, []
+        if not cols:
+            return pl.lit(0, dtype=pl.UInt32), [""]
+        en = is_en(lang)
+        labels = [self._col_label(name, code, lang) for name, code in cols]
+        mask = pl.sum_horizontal(
+            [pl.col(name).is_null().cast(pl.UInt32) * (1 << j) for j, (name, _) in enumerate(cols)]
+        ).cast(pl.UInt32)
+        texts = [""]
+        for m in range(1, 1 << len(cols)):
+            names = (", " if en else "、").join(lab for j, lab in enumerate(labels) if m >> j & 1)
+            texts.append((" (missing: " if en else "（缺少：") + names + (")" if en else "）"))
+        return mask, texts
+
+    def _flag_words(self, node: Node, lang: str) -> tuple[str, str]:
+        en = is_en(lang)
+        if isinstance(node, Has):
+            name = qualification_name(node.qualification, lang)
+            return (
+                (f"holds {name}", f"does not hold {name}")
+                if en
+                else (f"持有{name}资质", f"未持有{name}资质")
+            )
+        if isinstance(node, Negative):
+            names = negative_names(node.types, lang)
+            span = (
+                (
+                    f" in the last {node.within_years} year(s)"
+                    if en
+                    else f"（近{node.within_years}年）"
+                )
+                if node.within_years
+                else ""
+            )
+            return (
+                (f"{names} record{span}", f"no {names} record{span}")
+                if en
+                else (f"有{names}记录{span}", f"无{names}记录{span}")
+            )
+        assert isinstance(node, BoolField)
+        name = field_name(node.code, lang, self.c.fields)
+        return (f"{name}: yes", f"{name}: no") if en else (f"{name}：是", f"{name}：否")
+
+    def _requirement(self, leaf: Leaf, lang: str) -> str | tuple[str, pl.Expr, str]:
+        """The requirement after the value: a literal, or (head, value text, tail)."""
+        en = is_en(lang)
+        node = leaf.node
+        assert isinstance(node, Compare)
+        fmt = fmt_of(node.args[0])
+        op = NEGATE.get(node.op, node.op) if leaf.polarity else node.op
+        need = "required" if en else "要求"
+        sep = ", " if en else "，"
+        if node.op in ("in", "starts_with"):
+            items = ", ".join(fmt_py(x, fmt, lang) for x in node.items)
+            neg = ("not " if en else "不") if leaf.polarity else ""
+            if node.op == "in":
+                return (
+                    f"{sep}{need} {neg}in {{{items}}}" if en else f"{sep}{need}{neg}属于{{{items}}}"
+                )
+            return (
+                f"{sep}{need} {neg}starting with {items}"
+                if en
+                else f"{sep}{need}{neg}以{items.replace(', ', '/')}开头"
+            )
+        if node.op == "between":
+            lo = threshold_text(node.args[1], fmt, lang, self.c.fields)
+            hi = threshold_text(node.args[2], fmt, lang, self.c.fields)
+            neg = ("outside " if en else "不在") if leaf.polarity else ""
+            return f"{sep}{need} {neg}{lo}–{hi}" if en else f"{sep}{need}{neg}{lo}–{hi}（含）"
+        rhs = node.args[1]
+        rt = threshold_text(rhs, fmt, lang, self.c.fields)
+        if not isinstance(rhs, Lit):
+            rv = self._val_text(leaf.vals[1], fmt_of(rhs), lang)
+            head = (
+                f"{sep}{need} {OP_TEXT[op]} {rt}（"
+                if not en
+                else f"{sep}{need} {OP_TEXT[op]} {rt} ("
+            )
+            return head, rv, "）" if not en else ")"
+        return f"{sep}{need} {OP_TEXT[op]} {rt}" if en else f"{sep}{need}{OP_TEXT[op]}{rt}"
+
+    def reasons_text_expr(self, lang: str) -> pl.Expr:
+        """The reasons built leaf by leaf (the former construction; kept for comparison)."""
         sep = "; " if is_en(lang) else "；"
         items = [
             pl.when(self.decisive(leaf)).then(self.leaf_text(leaf, lang)) for leaf in self.leaves
@@ -719,7 +937,7 @@ class Compiler:
         dtype = pl.List(pl.Struct({"part": pl.String, "min": pl.Float64, "max": pl.Float64}))
         if not self.part_names:
             return pl.lit(None, dtype=dtype)
-        return pl.concat_list(
+        return pl.concat_arr(
             [
                 pl.struct(
                     pl.lit(name).alias("part"),
@@ -728,7 +946,24 @@ class Compiler:
                 )
                 for k, name in enumerate(self.part_names)
             ]
-        )
+        ).arr.to_list()  # concat_list of structs is ~50× slower
+
+
+MAX_TABLE = 256  # most entries in one merged literal piece of the reasons
+
+
+def _merge_tables(
+    a: tuple[pl.Expr, list[str | None]], b: tuple[pl.Expr, list[str | None]]
+) -> tuple[pl.Expr, list[str | None]]:
+    """Two consecutive literal pieces as one: code a·|B| + b, texts concatenated."""
+    (ca, ta), (cb, tb) = a, b
+    table = [None if x is None and y is None else (x or "") + (y or "") for x in ta for y in tb]
+    return ca * len(tb) + cb, table
+
+
+def _table_expr(code: pl.Expr, table: list[str | None]) -> pl.Expr:
+    """The text of each row's code (null for None entries)."""
+    return pl.lit(pl.Series(table, dtype=pl.String)).gather(code)
 
 
 def _num(e: pl.Expr) -> pl.Expr:
