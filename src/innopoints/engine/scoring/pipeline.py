@@ -177,7 +177,10 @@ def prepare(
     missing = sorted(model_columns(model) - names)
     if missing:
         raise DataError(f"the data lack columns the model {model.id} needs: {', '.join(missing)}")
-    df = lf.collect()
+    small = isinstance(frame, pl.DataFrame) and frame.height < 1000
+    df = lf.collect(optimizations=_SMALL) if small else lf.collect()
+    if df.height <= 1:  # one firm (what-if): in order, no duplicates
+        return df
     # canonical row order (sorted by key) makes every result independent of input order;
     # data loaded in key order (the usual case) is only checked, not re-sorted
     in_order = pl.lit(True)
