@@ -21,10 +21,11 @@ def _vectorised(prepared: pl.DataFrame, compilers, lang: str) -> list[dict]:
     from innopoints.engine.rules.evaluate import _merged_stages, output_exprs
 
     staged = prepared.lazy()
-    for exprs in _merged_stages(compilers):
+    shared = lang == "zh"  # zh: value texts staged once for all criteria; en: inline
+    for exprs in _merged_stages(compilers, lang if shared else None):
         staged = staged.with_columns(exprs)
     frame = staged.collect()
-    return [frame.select(output_exprs(c, lang)).to_dicts() for c in compilers]
+    return [frame.select(output_exprs(c, lang, staged_texts=shared)).to_dicts() for c in compilers]
 
 
 def _assert_same(prepared: pl.DataFrame, compilers, lang: str) -> int:

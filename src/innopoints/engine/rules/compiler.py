@@ -18,6 +18,7 @@ exactly on a boundary (60 ÷ 1000 = 6%) is on it despite floating point.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -695,6 +696,37 @@ class Compiler:
         hi = pl.sum_horizontal([pl.col(f"{self.p}p{k}_hi") for k in range(len(self.part_names))])
         return pl.when(lo == hi).then(lo), lo, hi
 
+    def _parts_segments(self, lang: str) -> list[tuple[str, Any]]:
+        """`parts_text` as reason segments (literals by code, numbers as values)."""
+        en = is_en(lang)
+        bounds = [
+            (pl.col(f"{self.p}p{k}_lo"), pl.col(f"{self.p}p{k}_hi"))
+            for k in range(len(self.part_names))
+        ]
+        ok = pl.all_horizontal([e.is_not_null() for b in bounds for e in b])
+        on = ok.cast(pl.UInt32)
+
+        def span(lo: pl.Expr, hi: pl.Expr) -> list[tuple[str, Any]]:
+            ne = ok & (lo != hi)
+            return [
+                ("val", pl.when(ok).then(_num(lo))),
+                ("lit", (ne.cast(pl.UInt32), [None, "–"])),
+                ("val", pl.when(ne).then(_num(hi))),
+            ]
+
+        _, lo, hi = self.score_exprs()
+        segs: list[tuple[str, Any]] = [("lit", (on, [None, "score " if en else "评分"]))]
+        segs += span(lo, hi)
+        for k, part in enumerate(self.c.parts):
+            joint = (" (" if en else "（") if k == 0 else " + "
+            segs.append(("lit", (on, [None, joint + part.label(lang) + " "])))
+            segs += span(*bounds[k])
+        close = ")" if en else "）"
+        if self.c.kind == "precheck" and self.c.judgement:
+            close += ("; " if en else "；") + self.c.judgement.get("en" if en else "zh", "")
+        segs.append(("lit", (on, [None, close])))
+        return segs
+
     def parts_text(self, lang: str) -> pl.Expr:
         """'评分 72（科技人员 16 + 研发 40 + 知识产权 18）' or the possible range."""
         en = is_en(lang)
@@ -723,15 +755,35 @@ class Compiler:
             text = pl.concat_str(text, pl.lit(("; " if en else "；") + note))
         return text
 
-    def reasons_expr(self, lang: str) -> pl.Expr:
+    def reasons_expr(self, lang: str, staged_texts: bool = False) -> pl.Expr:
         """The reasons: the score line (scored criteria) and every deciding leaf (see
-        `reasons_pieces`); same text as `reasons_text_expr` (the leaf-by-leaf build)."""
+        `reasons_pieces`); same text as `reasons_text_expr` (the leaf-by-leaf build).
+
+        `staged_texts`: the value texts are columns of `text_exprs(lang)`, computed once
+        for all criteria of a pass that show the same value (see `evaluate`)."""
         sep = "; " if is_en(lang) else "；"
-        pieces = self.reasons_pieces(lang)
+        pieces = self.reasons_pieces(lang, staged_texts)
         # every leaf starts with the separator: drop it before the first item
         return pl.concat_str(pieces, separator="", ignore_nulls=True).str.strip_prefix(sep)
 
-    def reasons_pieces(self, lang: str) -> list[pl.Expr]:
+    def text_exprs(self, lang: str) -> dict[str, pl.Expr]:
+        """The value texts the reasons read when staged: column name → expression."""
+        texts: dict[str, pl.Expr] = {}
+        self.reasons_pieces(lang, True, texts)
+        return texts
+
+    def _shown(self, leaf: Leaf, fmt: str, lang: str, texts: dict[str, pl.Expr] | None) -> pl.Expr:
+        text = self._val_text(leaf.vals[0], fmt, lang).fill_null("?")
+        key = value_key(leaf.node.args[0]) if leaf.vals[0].exact else None  # type: ignore[attr-defined]
+        if texts is None or key is None:
+            return text
+        name = "_t_" + hashlib.sha1(repr((key, fmt, lang)).encode()).hexdigest()[:16]
+        texts[name] = text
+        return pl.col(name)
+
+    def reasons_pieces(
+        self, lang: str, staged_texts: bool = False, texts: dict[str, pl.Expr] | None = None
+    ) -> list[pl.Expr]:
         """The pieces of the reasons, in order, null where nothing is shown.
 
         Built for one flat `concat_str` per criterion with few, cheap pieces: the text is
@@ -744,9 +796,11 @@ class Compiler:
         sep = "; " if is_en(lang) else "；"
         segs: list[tuple[str, Any]] = []
         if self.part_names:
-            segs.append(("val", self.parts_text(lang)))
+            segs += self._parts_segments(lang)
+        if staged_texts and texts is None:
+            texts = {}
         for leaf in self.leaves:
-            segs += self._leaf_segments(leaf, lang, sep)
+            segs += self._leaf_segments(leaf, lang, sep, texts)
         if not self.part_names and self.c.kind == "precheck" and self.c.judgement:
             note = self.c.judgement.get("en" if is_en(lang) else "zh", "")
             code = pl.col(self.root_col).fill_null(False).cast(pl.UInt32)
@@ -771,7 +825,9 @@ class Compiler:
             pieces.append(_table_expr(*pending))
         return pieces
 
-    def _leaf_segments(self, leaf: Leaf, lang: str, sep: str) -> list[tuple[str, Any]]:
+    def _leaf_segments(
+        self, leaf: Leaf, lang: str, sep: str, texts: dict[str, pl.Expr] | None = None
+    ) -> list[tuple[str, Any]]:
         en = is_en(lang)
         node = leaf.node
         state = pl.col(self.state_col(leaf)).cast(pl.UInt32)  # 0 hidden, 1 ✓, 2 ✗, 3 ?
@@ -812,7 +868,7 @@ class Compiler:
         left = node.args[0]
         fmt = fmt_of(left)
         name = value_text(left, lang, self.c.fields)
-        shown = pl.when(dec).then(self._val_text(leaf.vals[0], fmt, lang).fill_null("?"))
+        shown = pl.when(dec).then(self._shown(leaf, fmt, lang, texts))
         out: list[tuple[str, Any]] = [head(f"{name}="), ("val", shown)]
         req = self._requirement(leaf, lang)
         if isinstance(req, str):
@@ -1007,6 +1063,25 @@ def _cmp(op: str, a: Val, b: Val, eps: float) -> pl.Expr:
         .then(pl.lit(False))
         .otherwise(pl.lit(None, dtype=pl.Boolean))
     )
+
+
+def value_key(node: Node) -> tuple | None:
+    """A structural key for values that read only the row (no score parts), else None:
+    equal keys are equal values, so criteria can share them."""
+    if isinstance(node, Ref):
+        return value_key(node.body)
+    if isinstance(node, Lit):
+        return ("L", node.value.__class__.__name__, node.value)
+    if isinstance(node, FieldRef):
+        return ("F", node.code, node.year)
+    if isinstance(node, Window):
+        return ("W", node.fn, node.code, node.years, node.year)
+    if isinstance(node, ScoreRef):
+        return ("S", node.column)
+    if isinstance(node, Arith):
+        keys = [value_key(a) for a in node.args]
+        return None if None in keys else ("A", node.op, *keys)
+    return None
 
 
 def compile_criterion(criterion: Criterion, index: int = 0) -> Compiler:

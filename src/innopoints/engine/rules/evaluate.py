@@ -53,6 +53,9 @@ RESULT_SCHEMA = {
 }
 
 
+OUTPUT = ("criterion", "status", "score", "score_min", "score_max", "reasons", "missing", "parts")
+
+
 class DataError(ValueError):
     """The data cannot answer the rules (a needed table or column is absent)."""
 
@@ -210,18 +213,29 @@ def _registry_flag(
     )
 
 
-def _merged_stages(compilers: Sequence[Compiler]) -> list[list[pl.Expr]]:
+def _merged_stages(compilers: Sequence[Compiler], lang: str | None = None) -> list[list[pl.Expr]]:
+    """Stage k of every criterion in one `with_columns`; with `lang`, a last stage of the
+    value texts the reasons show (each distinct value formatted once for all criteria:
+    then build the reasons with `staged_texts=True`)."""
     stages: list[list[pl.Expr]] = []
     for c in compilers:
         for k, exprs in enumerate(c.stages()):
             while len(stages) <= k:
                 stages.append([])
             stages[k].extend(exprs)
+    if lang is not None:
+        texts: dict[str, pl.Expr] = {}
+        for c in compilers:
+            texts.update(c.text_exprs(lang))
+        stages.append([e.alias(n) for n, e in texts.items()])
     return [s for s in stages if s]
 
 
-def output_exprs(c: Compiler, lang: str, near_miss: bool = False) -> list[pl.Expr]:
-    """The output columns of one compiled criterion (after its stages have run)."""
+def output_exprs(
+    c: Compiler, lang: str, near_miss: bool = False, staged_texts: bool = False
+) -> list[pl.Expr]:
+    """The output columns of one compiled criterion (after its stages have run; with
+    `staged_texts`, after `_merged_stages(..., lang)`)."""
     score, lo, hi = c.score_exprs()
     out = [
         pl.lit(c.c.id).alias("criterion"),
@@ -229,7 +243,7 @@ def output_exprs(c: Compiler, lang: str, near_miss: bool = False) -> list[pl.Exp
         score.alias("score"),
         lo.alias("score_min"),
         hi.alias("score_max"),
-        c.reasons_expr(lang).alias("reasons"),
+        c.reasons_expr(lang, staged_texts).alias("reasons"),
         c.missing_expr().alias("missing"),
         c.parts_expr().alias("parts"),
     ]
@@ -289,17 +303,33 @@ def evaluate(
     for start in range(0, len(compilers), batch_size):
         batch = compilers[start : start + batch_size]
         staged = frame
-        for exprs in _merged_stages(batch):
+        for exprs in _merged_stages(batch, lang):
             staged = staged.with_columns(exprs)
         staged = staged.collect()
+        if not near_miss:
+            # every criterion of the pass in one select (parallel), then split
+            wide = staged.select(
+                "uscc",
+                "year",
+                *[
+                    e.name.suffix(f"\x00{k}")
+                    for k, c in enumerate(batch)
+                    for e in output_exprs(c, lang, staged_texts=True)
+                ],
+            )
+            for k in range(len(batch)):
+                results.append(
+                    wide.select("uscc", "year", *[pl.col(f"{n}\x00{k}").alias(n) for n in OUTPUT])
+                )
+            continue
         for c in batch:
-            rows = staged
-            if near_miss:
-                lazy = staged.lazy()
-                for exprs in near_miss_exprs(c, lang)[0]:
-                    lazy = lazy.with_columns(exprs)
-                rows = lazy.collect()
-            results.append(rows.select("uscc", "year", *output_exprs(c, lang, near_miss)))
+            lazy = staged.lazy()
+            for exprs in near_miss_exprs(c, lang)[0]:
+                lazy = lazy.with_columns(exprs)
+            rows = lazy.collect()
+            results.append(
+                rows.select("uscc", "year", *output_exprs(c, lang, near_miss, staged_texts=True))
+            )
     if not results:
         return pl.DataFrame(schema=RESULT_SCHEMA)
     return pl.concat(results, how="vertical").sort(["uscc", "year"], maintain_order=True)
@@ -329,7 +359,7 @@ def evaluate_wide(
         frame = prepare(frame, needs_of(compilers), **kwargs)
     if year is not None:
         frame = frame.filter(pl.col("year") == year)
-    for exprs in _merged_stages(compilers):
+    for exprs in _merged_stages(compilers, lang if reasons else None):
         frame = frame.with_columns(exprs)
     out: list[pl.Expr] = [pl.col("uscc"), pl.col("year")]
     for c in compilers:
@@ -338,7 +368,7 @@ def evaluate_wide(
         if c.part_names:
             out.append(c.score_exprs()[1].alias(f"{key}:score_min"))
         if reasons:
-            out.append(c.reasons_expr(lang).alias(f"{key}:reasons"))
+            out.append(c.reasons_expr(lang, staged_texts=True).alias(f"{key}:reasons"))
     return frame.select(out).collect()
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from innopoints.engine.rules.compiler import EPS, data_col, has_col, neg_col
+from innopoints.engine.rules.compiler import value_key as _key
 from innopoints.engine.rules.criteria import Criterion
 from innopoints.engine.rules.language import (
     Arith,
@@ -266,22 +267,6 @@ def evaluate_row(
 
 Fn = Callable[[dict[str, Any], dict[str, Interval]], Interval]
 MEMO = "\x00memo"  # a row may carry a dict under this key: values shared across criteria
-
-
-def _key(node: Node) -> tuple | None:
-    """A structural key for values that read only the row (no parts), else None."""
-    if isinstance(node, Ref):
-        return _key(node.body)
-    if isinstance(node, Lit):
-        return ("L", node.value.__class__.__name__, node.value)
-    if isinstance(node, FieldRef):
-        return ("F", node.code, node.year)
-    if isinstance(node, Window):
-        return ("W", node.fn, node.code, node.years, node.year)
-    if isinstance(node, Arith):
-        keys = [_key(a) for a in node.args]
-        return None if None in keys else ("A", node.op, *keys)
-    return None
 
 
 def _value_fn(node: Node) -> Fn:
