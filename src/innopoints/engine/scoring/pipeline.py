@@ -252,11 +252,15 @@ def _group_segments(df: pl.DataFrame, group: Sequence[str]) -> tuple[np.ndarray,
     Groups are the partitions of `over(group)` (null keys form their own group)."""
     if not group:
         return np.arange(df.height), np.array([0, df.height])
-    indexed = df.select(list(group)).with_row_index("__row")
-    gid = indexed.select(pl.col("__row").first().over(list(group))).to_series().to_numpy()
-    order = np.argsort(gid, kind="stable")
-    cuts = np.flatnonzero(gid[order][1:] != gid[order][:-1]) + 1
-    return order, np.concatenate([[0], cuts, [df.height]])
+    table = (
+        df.select(list(group))
+        .with_row_index("__row")
+        .group_by(list(group))  # group order is irrelevant: groups are independent
+        .agg(pl.col("__row"), pl.len().alias("__n"))
+    )
+    order = table.get_column("__row").explode().to_numpy().astype(np.int64, copy=False)
+    sizes = table.get_column("__n").to_numpy()
+    return order, np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
 
 
 def _ranked_stat(
@@ -731,15 +735,32 @@ def _with_ranks(work: pl.DataFrame, model: IndicatorModel) -> pl.DataFrame:
     The ranks come from one numpy sort per ranking group (`_ranked_stat` on the negated
     totals: the peers strictly above + 1), identical to `rank("min", descending=True)`."""
     total = work.get_column("total")
-    if total.is_nan().any():
+    if work.height == 0 or total.is_nan().any():
         return _batch_ranks(work.lazy(), model).collect()
     negated = (-total).cast(pl.Float64).to_numpy()
-    ranks, counts = [], []
-    for name, group in model.doc.ranking.items():
-        above = _ranked_stat(negated, *_group_segments(work, group), "below")
-        ranks.append(pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64))
-        counts.append(_over(pl.col("total").count(), group).cast(pl.Int64).alias(f"n_{name}"))
-    return _pct_and_band(work.with_columns(*ranks, *counts).lazy(), model).collect()
+    present = (~np.isnan(negated)).view(np.int8)
+
+    def rank(item: tuple[str, list[str]]) -> list[pl.Series]:
+        name, group = item
+        order, bounds = _group_segments(work, group)
+        above = _ranked_stat(negated, order, bounds, "below")
+        sizes = np.diff(bounds)
+        count = np.empty(negated.shape, dtype=np.int64)  # non-null totals of the row's group
+        count[order] = np.repeat(
+            np.add.reduceat(present[order], bounds[:-1], dtype=np.int64), sizes
+        )
+        return [
+            pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
+            pl.Series(f"n_{name}", count),
+        ]
+
+    items = list(model.doc.ranking.items())
+    if len(items) > 1 and work.height >= 10_000:
+        with ThreadPoolExecutor(min(len(items), pl.thread_pool_size(), 4)) as pool:
+            columns = [c for pair in pool.map(rank, items) for c in pair]
+    else:
+        columns = [c for item in items for c in rank(item)]
+    return _pct_and_band(work.with_columns(columns).lazy(), model).collect()
 
 
 def output_columns(model: IndicatorModel, key: Sequence[str], names: Sequence[str]) -> list[str]:
