@@ -441,7 +441,7 @@ def _long_frame(
 def _wide_frame(
     rows: list[dict[str, Any]], compilers: Sequence[Compiler], lang: str, reasons: bool
 ) -> pl.DataFrame:
-    results = evaluate_rows(rows, compilers, lang)
+    results = evaluate_rows(rows, compilers, lang, full=False)
     schema: dict[str, Any] = {"uscc": pl.String, "year": pl.Int64}
     fields: list[tuple[int, str]] = []
     for k, c in enumerate(compilers):

@@ -267,13 +267,20 @@ def evaluate_row(
 
 Fn = Callable[[dict[str, Any], dict[str, Interval]], Interval]
 MEMO = "\x00memo"  # a row may carry a dict under this key: values shared across criteria
+_KEY_IDS: dict[tuple, int] = {}
+
+
+def intern_key(key: tuple) -> int:
+    """A small int for a structural key (hashing nested tuples per row would cost more)."""
+    return _KEY_IDS.setdefault(key, len(_KEY_IDS))
 
 
 def _value_fn(node: Node) -> Fn:
     fn = _value_fn_(node)
-    key = _key(node) if isinstance(node, Arith | Window) else None
-    if key is None:
+    skey = _key(node) if isinstance(node, Arith | Window) else None
+    if skey is None:
         return fn
+    key = intern_key(skey)
 
     def cached(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
         memo = row.get(MEMO)
@@ -357,15 +364,15 @@ def _value_fn_(node: Node) -> Fn:
         of = _value_fn(node.of)
         pts = [b.points for b in node.bands] + [node.otherwise]
         unknown = (min(p[0] for p in pts), max(p[1] for p in pts))
-        bands = [(b.op, b.bounds, b.points) for b in node.bands]
+        bands = [(_band_test(b.op, b.bounds), b.points) for b in node.bands]
         otherwise = node.otherwise
 
         def segments(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
             lo, hi = of(row, parts)
             if lo is None or hi is None or lo != hi:
                 return unknown
-            for op, bounds, points in bands:
-                if _band(op, bounds, lo):
+            for test, points in bands:
+                if test(lo):
                     return points
             return otherwise
 
@@ -381,10 +388,49 @@ LeafFn = Callable[[dict[str, Any], dict[str, Interval]], tuple[Any, Any, Any]]
 _NONE2: Interval = (None, None)
 
 
-def _leaf_fn(node: Node, numeric_left: bool = False) -> LeafFn:
-    """(status, interval of the left value, interval of the right value) of a leaf."""
+def leaf_key(node: Node) -> tuple | None:
+    """A structural key of a leaf condition that reads only the row (else None)."""
     if isinstance(node, Ref):
-        return _leaf_fn(node.body, numeric_left)
+        return leaf_key(node.body)
+    if isinstance(node, BoolField):
+        return ("bool", node.code)
+    if isinstance(node, Has):
+        return ("has", node.qualification, node.offset_days)
+    if isinstance(node, Negative):
+        return ("neg", tuple(node.types), node.within_years)
+    if isinstance(node, Compare):
+        keys = [_key(a) for a in node.args]
+        if None in keys:
+            return None
+        ordinal = [(a.choices, a.ordinal) for a in node.args if isinstance(a, FieldRef)]
+        return ("cmp", node.op, tuple(node.items or ()), tuple(ordinal), *keys)
+    return None
+
+
+def _leaf_fn(node: Node, numeric_left: bool = False) -> LeafFn:
+    """(status, interval of the left value, interval of the right value) of a leaf;
+    shared through the row's memo by criteria with the same condition."""
+    fn = _leaf_fn_(node, numeric_left)
+    skey = leaf_key(node)
+    if skey is None:
+        return fn
+    key = intern_key(("leaf", skey))
+
+    def cached(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
+        memo = row.get(MEMO)
+        if memo is None:
+            return fn(row, parts)
+        v = memo.get(key)
+        if v is None:
+            v = memo[key] = fn(row, parts)
+        return v
+
+    return cached
+
+
+def _leaf_fn_(node: Node, numeric_left: bool = False) -> LeafFn:
+    if isinstance(node, Ref):
+        return _leaf_fn_(node.body, numeric_left)
     if isinstance(node, BoolLit):
         out = (node.value, _NONE2, _NONE2)
         return lambda row, parts: out
@@ -511,3 +557,22 @@ def _threshold_fn(op: str, fa: Fn, t: float, eps: float) -> LeafFn:
             return None, a, b
 
     return test
+
+
+def _band_test(op: str, bounds: tuple[float, ...]) -> Callable[[float], bool]:
+    """`_band(op, bounds, v)` as a closure (thresholds computed once)."""
+    if op == "between":
+        lo, hi = bounds
+        a, b = lo - EPS * max(1.0, abs(lo)), hi + EPS * max(1.0, abs(hi))
+        return lambda v: a <= v <= b
+    t = bounds[0]
+    eps = EPS * max(1.0, abs(t))
+    lo_t, hi_t = t - eps, t + eps
+    return {
+        ">=": lambda v: v >= lo_t,
+        ">": lambda v: v > hi_t,
+        "<=": lambda v: v <= hi_t,
+        "<": lambda v: v < lo_t,
+        "==": lambda v: abs(v - t) <= eps,
+        "!=": lambda v: v < lo_t or v > hi_t,
+    }[op]

@@ -33,7 +33,14 @@ from innopoints.engine.rules.language import (
     Negative,
     PartRef,
 )
-from innopoints.engine.rules.reference import MEMO, _any, _leaf_fn, _value_fn
+from innopoints.engine.rules.reference import (
+    MEMO,
+    _any,
+    _leaf_fn,
+    _value_fn,
+    intern_key,
+    leaf_key,
+)
 from innopoints.engine.rules.render import (
     NEGATE,
     OP_TEXT,
@@ -131,9 +138,15 @@ class _LeafPlan:
     text: tuple[Any, ...]
     fn: Any = None  # row, parts -> (status, left interval, right interval)
     col: str = ""
+    text_key: int | None = None  # equal keys give equal texts on a row (memoised)
 
     def __post_init__(self) -> None:
         self.col = self.leaf.column
+        key = leaf_key(self.leaf.node)
+        if key is not None:
+            self.text_key = intern_key(
+                ("text", key, self.kind, self.text, self.leaf.polarity, *self.missing)
+            )
 
 
 class RowPlan:
@@ -306,8 +319,9 @@ class RowPlan:
             return mark + prefix + shown + head + ("?" if rv is None else rv) + tail + missing
         return mark + prefix + shown + req + missing
 
-    def run(self, row: dict[str, Any]) -> dict[str, Any]:
-        """status, score, score_min, score_max, reasons, missing, parts of one prepared row."""
+    def run(self, row: dict[str, Any], full: bool = True) -> dict[str, Any]:
+        """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
+        of one prepared row."""
         comp = self.comp
         parts: dict[str, Any] = {}
         for name, fn in self.part_fns:
@@ -340,10 +354,11 @@ class RowPlan:
             score_min = sum(x for x in los if x is not None)
             score_max = sum(x for x in his if x is not None)
             score = score_min if score_min == score_max else None
-            parts_out = [
-                {"part": n, "min": a, "max": b}
-                for n, a, b in zip(comp.part_names, los, his, strict=True)
-            ]
+            if full:
+                parts_out = [
+                    {"part": n, "min": a, "max": b}
+                    for n, a, b in zip(comp.part_names, los, his, strict=True)
+                ]
             items.append(self._parts_text(los, his, score_min, score_max))
         missing: list[str] = []
         dec = {comp.root_col: True}
@@ -351,8 +366,18 @@ class RowPlan:
             dec[col] = dec[parent] and (not check or vals[col] == vals[parent])
         for lp, (st, a, b) in zip(self.leaves, leaf_out, strict=True):
             if dec[lp.col]:
-                items.append(self._leaf_text(lp, st, a, b, row))
-                if st is None:
+                tk = lp.text_key
+                if tk is None:
+                    items.append(self._leaf_text(lp, st, a, b, row))
+                else:
+                    memo = row.get(MEMO)
+                    text = None if memo is None else memo.get(tk)
+                    if text is None:
+                        text = self._leaf_text(lp, st, a, b, row)
+                        if memo is not None:
+                            memo[tk] = text
+                    items.append(text)
+                if st is None and full:
                     for n, code, _label in lp.missing:
                         if row.get(n) is None and code not in missing:
                             missing.append(code)
@@ -404,14 +429,19 @@ def plan_of(comp: Compiler, lang: str) -> RowPlan:
 
 
 def evaluate_rows(
-    rows: Sequence[dict[str, Any]], compilers: Sequence[Compiler], lang: str = "zh"
+    rows: Sequence[dict[str, Any]],
+    compilers: Sequence[Compiler],
+    lang: str = "zh",
+    *,
+    full: bool = True,
 ) -> list[list[dict[str, Any]]]:
-    """For each prepared row, the result of every compiled criterion (in order)."""
+    """For each prepared row, the result of every compiled criterion (in order);
+    `full=False` leaves out `missing` and `parts` (the one-firm wide output)."""
     plans = [plan_of(c, lang) for c in compilers]
     out = []
     for row in rows:
         r = {**row, MEMO: {}}
-        out.append([p.run(r) for p in plans])
+        out.append([p.run(r, full) for p in plans])
     return out
 
 
