@@ -102,7 +102,8 @@ def make_zone(code: str, firms: int, years: int, seed: int, year: int) -> tuple[
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     versions = do_register_shipped_models(None, zone)
-    do_activate_model_version(None, zone, year, versions[0])
+    national = next(v for v in versions if v.model_id == "national-18")
+    do_activate_model_version(None, zone, year, national)
     run = do_start_scoring_run(None, zone, year)
     assert run.status == "done", run.error
     return zone, load_s, time.perf_counter() - t0
