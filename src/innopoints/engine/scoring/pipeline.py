@@ -1046,18 +1046,17 @@ def _group_rows(df: pl.DataFrame, group: Sequence[str]) -> list[tuple[tuple, np.
 
 def _positions(
     df: pl.DataFrame, lookups: list[tuple[str, _Sorted, str | None]]
-) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per lookup (value column, sorted peers, old-value column) and row: peers strictly
     below, peers equal and peer count, self-corrected when an old-value column is given
     (the firm's own fitted value is replaced by its new one). Loops over peer groups."""
     n_rows = df.height
-    out = {
-        value: (np.full(n_rows, np.nan), np.full(n_rows, np.nan), np.full(n_rows, np.nan))
-        for value, _, _ in lookups
-    }
-    by_group: dict[tuple[str, ...], list[tuple[str, _Sorted, str | None]]] = {}
-    for lookup in lookups:
-        by_group.setdefault(lookup[1].group, []).append(lookup)
+    out = [
+        (np.full(n_rows, np.nan), np.full(n_rows, np.nan), np.full(n_rows, np.nan)) for _ in lookups
+    ]
+    by_group: dict[tuple[str, ...], list[tuple[int, str, _Sorted, str | None]]] = {}
+    for k, (value, table, old) in enumerate(lookups):
+        by_group.setdefault(table.group, []).append((k, value, table, old))
     in_fit_all = (
         df.get_column(IN_FIT).fill_null(False).to_numpy()
         if IN_FIT in df.columns
@@ -1065,14 +1064,16 @@ def _positions(
     )
     for group, group_lookups in by_group.items():
         names = list(
-            dict.fromkeys([v for v, _, _ in group_lookups] + [o for _, _, o in group_lookups if o])
+            dict.fromkeys(
+                [v for _, v, _, _ in group_lookups] + [o for _, _, _, o in group_lookups if o]
+            )
         )
         matrix = df.select(pl.col(names).cast(pl.Float64).fill_null(np.nan)).to_numpy()
         columns_all = {name: matrix[:, k] for k, name in enumerate(names)}
         for keys, rows in _group_rows(df, group):
             columns = {name: values[rows] for name, values in columns_all.items()}
             in_fit = in_fit_all[rows]
-            for value, table, old in group_lookups:
+            for k, value, table, old in group_lookups:
                 peers = table.values.get(keys, np.empty(0))
                 v = columns[value]
                 lo = np.searchsorted(peers, v, "left").astype(np.float64)
@@ -1086,7 +1087,7 @@ def _positions(
                     eq = eq - (had & (o == v)) + in_fit
                     n = n + (in_fit & np.isnan(o))
                 valid = ~np.isnan(v) & (n > 0)
-                below, equal, count = out[value]
+                below, equal, count = out[k]
                 below[rows] = np.where(valid, lo, np.nan)
                 equal[rows] = np.where(valid, eq, np.nan)
                 count[rows] = np.where(valid, n, np.nan)
@@ -1108,6 +1109,23 @@ class FittedModel:
     scores: pl.DataFrame  # the fit population's own scores
     data_hash: str
     _layers: tuple[_Recorder, _Recorder, frozenset[str]] | None = field(default=None, repr=False)
+    # first key column → baseline row (built on the first what-if; `replace` resets it)
+    _baseline_rows: dict[Any, int] | None = field(default=None, init=False, repr=False)
+
+    def _own_baseline(self, firms: pl.Series) -> pl.DataFrame:
+        """The baseline rows of these firms (first key column), in baseline order."""
+        if firms.len() > 256:
+            return self.baseline.filter(pl.col(firms.name).is_in(firms.implode()))
+        if self._baseline_rows is None:
+            keys = self.baseline.get_column(firms.name).to_list()
+            rows = dict(zip(keys, range(len(keys)), strict=True))
+            self._baseline_rows = rows if len(rows) == len(keys) else {}
+        if not self._baseline_rows and self.baseline.height:
+            return self.baseline.filter(pl.col(firms.name).is_in(firms.implode()))
+        found = sorted(
+            {self._baseline_rows[k] for k in firms.to_list() if k in self._baseline_rows}
+        )
+        return self.baseline[found] if found else self.baseline.clear()
 
     def apply(self, frame: pl.DataFrame | pl.LazyFrame, *, explain: bool = False) -> ScoreResult:
         """Score rows against the fitted peers (rows of the fit population reproduce `score`)."""
@@ -1138,8 +1156,7 @@ class FittedModel:
         df = prepare(frame, model, self.key)
         key = _key(df, self.key)
         if correct_self:
-            first = df.get_column(key[0]).unique()
-            own = self.baseline.filter(pl.col(key[0]).is_in(first.implode()))
+            own = self._own_baseline(df.get_column(key[0]).unique())
             df = df.join(own, on=key, how="left", maintain_order="left")
         for group, table in self.group_tables.items():
             if group:
@@ -1167,8 +1184,9 @@ class FittedModel:
             for ident, table in self.sorted_values.items()
         ]
         positions = []
-        for value, (below, equal, count) in _positions(work, lookups).items():
-            ident = value.split(":", 1)[1]
+        for ident, (below, equal, count) in zip(
+            self.sorted_values, _positions(work, lookups), strict=True
+        ):
             stats_made = {
                 col("st_below_half", ident): below + 0.5 * equal,
                 col("st_below", ident): below,
@@ -1193,8 +1211,9 @@ class FittedModel:
             for negated in self.sorted_negated_totals.values()
         ]
         rank_cols = []
-        for name, (value, negated, old) in zip(self.sorted_totals, lookups, strict=True):
-            (above, _eq, n) = _positions(work, [(value, negated, old)])[value]
+        for name, (above, _eq, n) in zip(
+            self.sorted_totals, _positions(work, lookups), strict=True
+        ):
             rank_cols += [
                 pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
                 pl.Series(f"n_{name}", n, nan_to_null=True).cast(pl.Int64),
