@@ -168,6 +168,7 @@ def child(kind: str, n_firms: int, runs: int) -> None:
 
     doc = bench_model()
     model = load_model(doc)
+    load_start = os.getloadavg()[0]
     frame = make_data(n_firms)
     data = frame if kind == "polars" else to_pandas(frame)
     times, cpu_times = [], []
@@ -199,7 +200,14 @@ def child(kind: str, n_firms: int, runs: int) -> None:
     load = os.getloadavg()[0]
     print(
         json.dumps(
-            {"times": times, "cpu": cpu_times, "peak_mb": peak_mb, "load": load, "check": checksum},
+            {
+                "times": times,
+                "cpu": cpu_times,
+                "peak_mb": peak_mb,
+                "load_start": load_start,
+                "load": load,
+                "check": checksum,
+            },
             default=str,
         )
     )
@@ -214,6 +222,7 @@ def child_what_if(n_peers: int, trials: int) -> None:
     start = time.perf_counter()
     fitted = fit(frame, model)
     fit_seconds = time.perf_counter() - start
+    load_start = os.getloadavg()[0]
     rng = np.random.default_rng(3)
     rows = frame.sample(trials, seed=5)
     times = []
@@ -232,6 +241,8 @@ def child_what_if(n_peers: int, trials: int) -> None:
                 "p95_ms": float(np.percentile(times_ms, 95)),
                 "max_ms": float(times_ms.max()),
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "load_start": load_start,
+                "load": os.getloadavg()[0],
             }
         )
     )
@@ -285,7 +296,9 @@ def main() -> None:
 
 `python -m bench.bench_scoring` — {args.firms:,} firms × {N_INDICATORS} indicators × {len(STAGES)} stages,
 percentile within stage × industry-section peer groups, 3-level aggregation, ranks, bands.
-Machine: {machine}; load average {ours["load"]:.1f} / {theirs["load"]:.1f} at the end of the runs.
+Machine: {machine}; 1-min load average {ours["load_start"]:.1f}→{ours["load"]:.1f} (engine),
+{theirs["load_start"]:.1f}→{theirs["load"]:.1f} (pandas), {what_if["load_start"]:.1f}→{what_if["load"]:.1f} (what-if)
+(start→end of each measurement).
 
 | | engine (Polars) | pandas reference | ratio |
 |---|---|---|---|
