@@ -7,7 +7,8 @@ parent's points is its weight × score share). Bonus and negative items adjust t
 ranks, percentiles and bands are computed within peer groups.
 
 `score(frame, model)` runs everything over one cross-section in one columnar pass
-(peer statistics are window expressions). `fit(frame, model)` keeps the peer statistics
+(peer statistics are window expressions, except the within-group ranks of percentile
+and rank indicators and of the totals: one numpy sort per peer group, bit-identical). `fit(frame, model)` keeps the peer statistics
 (group tables, sorted peer values, treatment bounds, totals) so that
 `FittedModel.apply(rows)` scores any rows against the fixed peers, and
 `FittedModel.what_if(rows, changes)` re-scores changed firms in milliseconds.
