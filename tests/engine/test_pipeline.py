@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from scoring_helpers import frame_of, single
 
 from innopoints.engine.scoring import DataError, fit, score
@@ -151,7 +152,11 @@ def test_fitted_group_statistics_are_reused_for_new_rows():
         grp=["a", "a", "a", "b", "b", "b"],
     )
     fitted = fit(frame, model)
-    assert fitted.apply(frame).scores.equals(score(frame, model).scores)
+    # the fitted tables and the batch windows add the same numbers; a z-score may still
+    # differ in the last bit (≈ 1e-15) between the two arithmetic paths
+    assert_frame_equal(
+        fitted.apply(frame).scores, score(frame, model).scores, check_exact=False, rel_tol=1e-12
+    )
     newcomer = frame_of(x=[None, 25.0], y=[2.0, 100.0], grp=["a", "b"]).with_columns(
         pl.Series("uscc", ["n1", "n2"])
     )

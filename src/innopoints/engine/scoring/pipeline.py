@@ -212,6 +212,27 @@ class _Stats:
         raise NotImplementedError
 
 
+def _ordered_sum(value: pl.Expr) -> pl.Expr:
+    """Sum of the non-null values, added in row order.
+
+    A multithreaded `sum()`/`mean()` inside a window may add partial sums in a different
+    order from run to run, so the last bits of the result vary; a cumulative sum runs
+    through each group's rows in order, which keeps results identical run after run.
+    """
+    return value.fill_null(0.0).cum_sum().last()
+
+
+def _ordered_mean(value: pl.Expr) -> pl.Expr:
+    return _ordered_sum(value) / value.count()
+
+
+def _ordered_std(value: pl.Expr) -> pl.Expr:
+    """Sample standard deviation (ddof 1) with sums in row order; null below 2 values."""
+    n = value.count()
+    squares = _ordered_sum((value - _ordered_mean(value)).pow(2))
+    return pl.when(n > 1).then((squares / (n - 1)).sqrt())
+
+
 class _BatchStats(_Stats):
     """Window expressions; the sorted statistics (n, below, below_half) of the indicators in
     `ranked` are precomputed columns (`_ranked_columns`) instead of `rank().over()`."""
@@ -220,7 +241,7 @@ class _BatchStats(_Stats):
         self.ranked = ranked
 
     def impute(self, plan: _IndicatorPlan, value: pl.Expr) -> pl.Expr:
-        stat = value.mean() if plan.missing.policy == "impute_mean" else value.median()
+        stat = _ordered_mean(value) if plan.missing.policy == "impute_mean" else value.median()
         return _over(stat, plan.impute_group)
 
     def group_stat(self, plan: _IndicatorPlan, name: str, value: pl.Expr) -> pl.Expr:
@@ -229,8 +250,8 @@ class _BatchStats(_Stats):
         exprs = {
             "min": value.min(),
             "max": value.max(),
-            "mean": value.mean(),
-            "std": value.std(),
+            "mean": _ordered_mean(value),
+            "std": _ordered_std(value),
             "n": value.count(),
             # percentile/rank: number of peers below (+ half of those equal)
             "below_half": value.rank("average") - 0.5,
@@ -1261,7 +1282,7 @@ def fit(
         directed = pl.col(col("dir", ident))
         den = pl.col(col("den", ident))
         if plan.missing.policy in ("impute_mean", "impute_median"):
-            stat = den.mean() if plan.missing.policy == "impute_mean" else den.median()
+            stat = _ordered_mean(den) if plan.missing.policy == "impute_mean" else den.median()
             aggs_by_group.setdefault(plan.impute_group, []).append(stat.alias(col("st_imp", ident)))
         aggs = [den.median().alias(col("st_med", ident))]
         kind = plan.ind.method.kind
@@ -1272,8 +1293,8 @@ def fit(
             ]
         elif kind == "zscore":
             aggs += [
-                directed.mean().alias(col("st_mean", ident)),
-                directed.std().alias(col("st_std", ident)),
+                _ordered_mean(directed).alias(col("st_mean", ident)),
+                _ordered_std(directed).alias(col("st_std", ident)),
             ]
         aggs_by_group.setdefault(plan.peer_group, []).extend(aggs)
         if kind in SORTED_STATS:
