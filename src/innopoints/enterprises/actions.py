@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ from typing import Any
 
 import polars as pl
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from innopoints.audit.actions import build_event, record, record_many
+from innopoints.bulk import bulk_insert_frame
 from innopoints.enterprises.models import (
     ENTERPRISE_COLUMNS,
     YEARLY_COLUMNS,
@@ -174,51 +173,6 @@ def _custom_payload(row: dict, custom_codes: list[str]) -> dict:
     return payload
 
 
-def _bulk_insert(model, frame: pl.DataFrame, fixed: dict[str, Any]) -> None:
-    """Insert a frame's rows with one `executemany` (no model instances).
-
-    Columns are the model's attribute names. Text columns that are NOT NULL get "" for
-    missing values, dates go as ISO text, `auto_now` timestamps are set here.
-    """
-    if frame.is_empty():
-        return
-    meta = model._meta
-    fields = {f.attname: f for f in meta.concrete_fields}
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    for f in meta.concrete_fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            fixed = {**fixed, f.attname: stamp}
-        elif (
-            not f.null
-            and not f.primary_key
-            and f.attname not in frame.columns
-            and f.attname not in fixed
-        ):
-            default = f.get_default()
-            fixed = {
-                **fixed,
-                f.attname: json.dumps(default) if isinstance(default, dict | list) else default,
-            }
-    prepared = []
-    for name in frame.columns:
-        dtype, column = frame.schema[name], pl.col(name)
-        if dtype == pl.Date:
-            column = column.cast(pl.String)
-        elif isinstance(fields[name], models.CharField) and not fields[name].null:
-            column = column.cast(pl.String).fill_null("")
-        prepared.append(column)
-    frame = frame.select(prepared).with_columns([pl.lit(v).alias(k) for k, v in fixed.items()])
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(fields[c].column) for c in frame.columns),
-        ", ".join(["%s"] * frame.width),
-    )
-    with connection.cursor() as cursor:
-        for chunk in frame.iter_slices(20_000):
-            cursor.executemany(sql, chunk.rows())
-
-
 @dataclass
 class _Plan:
     """What an import will write: new rows and changed rows per table."""
@@ -267,7 +221,7 @@ def _write_plan(
     events = []
     custom_codes = [f.code for f in zone.custom_fields()]
     ent_new = plan.new["enterprises"]
-    _bulk_insert(
+    bulk_insert_frame(
         Enterprise,
         ent_new.select([c for c in ENTERPRISE_COLUMNS if c in ent_new.columns]),
         {"zone_id": zone.pk, "import_batch_id": batch.pk},
@@ -297,7 +251,7 @@ def _write_plan(
         if custom_present
         else pl.lit("{}")
     )
-    _bulk_insert(
+    bulk_insert_frame(
         YearlyData,
         yearly_new.select(
             pl.col("uscc").replace_strict(id_of, return_dtype=pl.Int64).alias("enterprise_id"),
@@ -328,7 +282,7 @@ def _write_plan(
         ("negatives", NegativeRecord, "negative"),
     ):
         new_rows = plan.new[table]
-        _bulk_insert(
+        bulk_insert_frame(
             model,
             new_rows.select(
                 pl.col("uscc").replace_strict(id_of, return_dtype=pl.Int64).alias("enterprise_id"),

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from innopoints.audit.actions import diff_fields, record
+from innopoints.bulk import bulk_insert_frame
 from innopoints.engine.rules import (
     Criterion,
     DataError,
@@ -613,30 +614,6 @@ def membership_frame(
     )
 
 
-def _insert_memberships(
-    frame: pl.DataFrame, *, computation: int, run: ScoringRun | None, now: Any
-) -> None:
-    """Insert the rows with one `executemany` per chunk (no model instances)."""
-    meta = PoolMembership._meta
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    full = frame.with_columns(
-        pl.lit(computation, dtype=pl.Int64).alias("computation_id"),
-        pl.lit(run.pk if run else None, dtype=pl.Int64).alias("run_id"),
-    )
-    columns = [meta.get_field(c if not c.endswith("_id") else c[:-3]).column for c in full.columns]
-    quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}, {}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(c) for c in columns),
-        quote("computed_at"),
-        ", ".join(["%s"] * (len(columns) + 1)),
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, full.height, 5000):
-            chunk = full.slice(start, 5000)
-            cursor.executemany(sql, [(*row, stamp) for row in chunk.iter_rows()])
-
-
 def _counts(frame: pl.DataFrame, pools: Sequence[Pool]) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {
         p.code: {"members": 0, "overrides": 0, **dict.fromkeys(STATUSES, 0)} for p in pools
@@ -695,7 +672,15 @@ def do_compute_pools(
         now = timezone.now()
         with transaction.atomic():
             PoolMembership.objects.filter(pool__in=pools, year=year).delete()
-            _insert_memberships(frame, computation=computation.pk, run=run, now=now)
+            bulk_insert_frame(
+                PoolMembership,
+                frame,
+                {
+                    "computation_id": computation.pk,
+                    "run_id": run.pk if run else None,
+                    "computed_at": connection.ops.adapt_datetimefield_value(now),
+                },
+            )
             PoolComputation.objects.filter(pk=computation.pk).update(
                 status=PoolComputation.Status.DONE,
                 run=run,
