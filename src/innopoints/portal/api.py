@@ -31,6 +31,7 @@ from innopoints.portal.actions import (
 from innopoints.portal.models import Objection
 from innopoints.portal.rankings import RankingFilters, filter_rows
 from innopoints.scoring import access as scoring_access
+from innopoints.scoring.api import RankFieldsOut
 from innopoints.scoring.models import FirmScore, ScoringRun
 
 router = Router(tags=["portal"])
@@ -41,22 +42,9 @@ class ErrorOut(Schema):
     code: str
 
 
-class RankingRowOut(Schema):
+class RankingRowOut(RankFieldsOut):
     uscc: str
     name: str
-    stage: str
-    industry_section: str
-    total: float | None
-    band: str
-    rank_zone: int | None
-    n_zone: int | None
-    pct_zone: float | None
-    rank_stage: int | None
-    n_stage: int | None
-    pct_stage: float | None
-    rank_industry: int | None
-    n_industry: int | None
-    pct_industry: float | None
 
 
 class RankingOut(RankingRowOut):

@@ -68,10 +68,9 @@ class RunOut(Schema):
         return str(obj.model_version)
 
 
-class FirmScoreOut(Schema):
-    uscc: str
-    name: str
-    year: int
+class RankFieldsOut(Schema):
+    """A firm's stage, total, band and ranks in a run (results here, rankings in the portal)."""
+
     stage: str
     industry_section: str
     total: float | None
@@ -85,6 +84,12 @@ class FirmScoreOut(Schema):
     rank_industry: int | None
     n_industry: int | None
     pct_industry: float | None
+
+
+class FirmScoreOut(RankFieldsOut):
+    uscc: str
+    name: str
+    year: int
     node_points: dict[str, float | None]
     indicator_points: dict[str, float | None]
 
