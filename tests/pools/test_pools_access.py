@@ -136,6 +136,10 @@ def test_live_evaluation_matches_the_stored_computation(client_for, computed):
         (r["pool"], r["status"]) for r in stored["pools"]
     ]
     assert live[0]["status"] == "eligible" and "研发" in live[0]["reasons"]
+    from innopoints.pools.api import LiveOut
+
+    for item in live:  # served without re-validation: the declared shape still holds
+        assert LiveOut.model_validate(item).model_dump() == item
 
 
 def test_enterprise_page_shows_the_firms_pools(client_for, computed):

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from threading import Lock
 
+from django.db import connection
+from django.db.models import Count, Max
+
 from innopoints.engine.rules import evaluate_one_firm
 from innopoints.engine.rules.compiler import Compiler, compile_criterion
 from innopoints.enterprises.models import Enterprise
@@ -24,7 +27,35 @@ from innopoints.pools.actions import criterion_of, latest_run, points_criterion_
 from innopoints.pools.models import Pool
 
 _COMPILED: OrderedDict[str, list[tuple[Pool, Compiler, Compiler | None]]] = OrderedDict()
+_ACTIVE: OrderedDict[tuple, list[Pool]] = OrderedDict()
 _LOCK = Lock()
+
+
+def active_pools(zone) -> list[Pool]:
+    """The zone's active pools in order, cached per configuration: one aggregate query
+    (count, newest edit, highest id) tells whether any pool was added, edited, switched
+    off or deleted since the list was read."""
+    signature = Pool.objects.filter(zone=zone, active=True).aggregate(
+        n=Count("id"), edited=Max("updated_at"), top=Max("id")
+    )
+    key = (
+        connection.alias,
+        connection.settings_dict.get("NAME"),
+        zone.pk,
+        signature["n"],
+        signature["edited"],
+        signature["top"],
+    )
+    with _LOCK:
+        if key in _ACTIVE:
+            _ACTIVE.move_to_end(key)
+            return _ACTIVE[key]
+    pools = list(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
+    with _LOCK:
+        _ACTIVE[key] = pools
+        while len(_ACTIVE) > 16:
+            _ACTIVE.popitem(last=False)
+    return pools
 
 
 @dataclass
@@ -87,7 +118,7 @@ def evaluate_firm(
     `reasons=False` gives statuses and scores only (the fast path for many pools)."""
     zone = enterprise.zone
     if pools is None:
-        pools = list(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
+        pools = active_pools(zone)
     compiled = compiled_pools(pools)
     if not compiled:
         return []
