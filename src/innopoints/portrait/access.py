@@ -3,9 +3,9 @@
 - zone admin and supervisor: the portrait of any firm of the zones they oversee; admins
   review the corrections of their zones, supervisors read them.
 - enterprise user: only its own firm's portrait and corrections; it submits corrections.
-- bank user: nothing for now. When the consent capability lands, `bank_may_view` says
-  whether a bank user may open the portraits of the firms that consented (the firms a
-  bank user can see come from `innopoints.enterprises.access.visible_enterprises`).
+- bank user: the portraits of the firms that gave its bank a valid consent or sent it an
+  application (`bank_may_view`, deciding through `innopoints.finance.access`); every
+  such read is audited by `enterprises.access.get_visible_enterprise`.
 A firm outside the user's scope is "not found", never "forbidden".
 """
 
@@ -20,12 +20,16 @@ from innopoints.enterprises.access import get_visible_enterprise
 from innopoints.portrait.models import Correction
 
 
-def bank_may_view(user) -> bool:
-    """Whether bank users may open the portraits of the firms visible to them (consent).
+def bank_may_view(user, enterprise=None) -> bool:
+    """Whether a bank user may open portraits: of `enterprise` (valid consent or an
+    application to the user's bank), or of some firm when `enterprise` is None."""
+    if role_of(user) != Role.BANK:
+        return False
+    if enterprise is None:
+        return True
+    from innopoints.finance.access import bank_may_see
 
-    False until the consent capability exists; then this is the one place to allow it.
-    """
-    return False
+    return bank_may_see(user, enterprise)
 
 
 def can_view_portraits(user) -> bool:
