@@ -1,0 +1,104 @@
+"""Demo finance data: two products of the demo bank, consents from the first firms, loans in
+several states, a risk-compensation pool, IP items with valuations and a pledge."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from innopoints.engine.credit import DEFAULT_TABLE
+from innopoints.enterprises.models import Enterprise
+from innopoints.finance import actions
+from innopoints.finance.models import LoanProduct, RiskPool
+from innopoints.zones.models import Bank, Zone
+
+
+def build_finance_demo(zone: Zone, bank_code: str = "ccb-sjz") -> None:
+    """Create the demo finance data once (skipped when the bank already has products)."""
+    bank = Bank.objects.filter(code=bank_code).first()
+    if bank is None or LoanProduct.objects.filter(bank=bank).exists():
+        return
+    base = {
+        "amount_min": 10,
+        "term_min_months": 6,
+        "term_max_months": 36,
+        "rate_min": 3.45,
+        "rate_max": 5.5,
+        "active": True,
+    }
+    points = actions.do_save_product(
+        None,
+        bank,
+        {
+            **base,
+            "code": "jfd",
+            "name": "科技积分贷",
+            "kind": "points_credit",
+            "amount_max": 1000,
+            "credit_table": DEFAULT_TABLE,
+            "ltv_max": {},
+        },
+    )
+    pledge = actions.do_save_product(
+        None,
+        bank,
+        {
+            **base,
+            "code": "zscq",
+            "name": "知识产权质押贷",
+            "kind": "ip_pledge",
+            "amount_max": 3000,
+            "credit_table": DEFAULT_TABLE,
+            "ltv_max": {
+                "invention_patent": 0.25,
+                "utility_model": 0.15,
+                "trademark": 0.5,
+                "software_copyright": 0.2,
+            },
+        },
+    )
+    firms = list(Enterprise.objects.filter(zone=zone).order_by("uscc")[:40])
+    today = dt.date.today()
+    for i, firm in enumerate(firms[:30]):
+        actions.do_grant_consent(
+            None, firm, bank if i % 2 else None, today, today + dt.timedelta(days=365)
+        )
+    pool = RiskPool.objects.filter(zone=zone).first() or actions.do_create_risk_pool(
+        None,
+        zone,
+        {"name": "高新区科技信贷风险补偿资金池", "size": 4000, "per_loan_cap": 300, "max_years": 2},
+    )
+    for i, firm in enumerate(firms[:8]):
+        loan = actions.do_apply_loan(None, firm, points, 100 + 50 * i, 12, "研发投入与设备采购")
+        if i == 7:
+            continue  # still applied
+        if i == 6:
+            actions.do_decide_loan(None, loan, False, reason="经营数据不足，建议补充后再申请")
+            continue
+        loan = actions.do_decide_loan(
+            None, loan, True, amount=100 + 50 * i, rate=4.2, term_months=12
+        )
+        loan = actions.do_disburse_loan(None, loan, 100 + 50 * i, today)
+        if i < 4:
+            actions.do_cover_loan(None, pool, loan)
+        if i == 1:
+            actions.do_record_repayment(None, loan, today, loan.amount_disbursed, 2)
+        if i == 3:
+            actions.do_mark_default(None, loan, today)
+    for i, firm in enumerate(firms[:5]):
+        patent = actions.do_register_ip(
+            None,
+            firm,
+            "invention_patent",
+            f"ZL2023100{i:05d}.{i % 10}",
+            "一种智能传感装置及其控制方法",
+            dt.date(2023, 5, 1),
+            "G01D",
+            "valid",
+        )
+        actions.do_add_valuation(
+            None, patent, "appraiser", 800 + 100 * i, today, "河北某资产评估公司"
+        )
+        if i < 2:
+            actions.do_register_pledge(
+                None, pledge, firm, [patent], f"Y2026990{i:05d}", today, 150 + 20 * i
+            )
