@@ -363,3 +363,15 @@ def test_psi_is_zero_for_the_same_population():
     a = pl.Series("x", [float(i) for i in range(1000)])
     assert psi(a, a) == pytest.approx(0.0, abs=1e-9)
     assert psi(a, a * 0.5) > 0.25
+
+
+def test_consented_bank_opens_the_portrait_and_the_read_is_audited(
+    users, firms, bank, scored, client_for
+):
+    banker = client_for("bank")
+    assert banker.get(f"/portrait/{OWN}/2024/").status_code == 404
+    assert banker.get("/portrait/").status_code == 404  # no portrait search for banks
+    grant(users, firms, bank)
+    assert banker.get(f"/portrait/{OWN}/2024/").status_code == 200
+    assert banker.get(f"/portrait/{PEER}/2024/").status_code == 404
+    assert access.reads_of(firms[OWN]).count() == 1

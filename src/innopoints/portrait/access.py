@@ -21,12 +21,11 @@ from innopoints.portrait.models import Correction
 
 
 def bank_may_view(user, enterprise=None) -> bool:
-    """Whether a bank user may open portraits: of `enterprise` (valid consent or an
-    application to the user's bank), or of some firm when `enterprise` is None."""
-    if role_of(user) != Role.BANK:
+    """Whether a bank user may open the portrait of `enterprise`: a valid consent or an
+    application the firm sent the user's bank. Without a firm: False (banks have no
+    portrait search; they open firms from their shortlists and applications)."""
+    if role_of(user) != Role.BANK or enterprise is None:
         return False
-    if enterprise is None:
-        return True
     from innopoints.finance.access import bank_may_see
 
     return bank_may_see(user, enterprise)
@@ -42,7 +41,8 @@ def can_view_portraits(user) -> bool:
 
 def get_portrait_enterprise(user, uscc: str):
     """The enterprise whose portrait the user may see, or 404 (bank reads are audited)."""
-    if not can_view_portraits(user):
+    # a bank: consent or an application, checked (and the read audited) by the registry access
+    if role_of(user) != Role.BANK and not can_view_portraits(user):
         raise Http404("enterprise not found")
     return get_visible_enterprise(user, uscc)
 
