@@ -231,6 +231,28 @@ def do_save_product(actor, bank: Bank, data: dict[str, Any], product: LoanProduc
     return product
 
 
+def do_calibrate_product(actor, product: LoanProduct, target_rate: float):
+    """Scale the grades whose observed default rate exceeds `target_rate` (see
+    `finance.calibration`); returns the product and the per-grade changes."""
+    from innopoints.finance.calibration import calibrate
+
+    try:
+        doc, rows = calibrate(product, float(target_rate))
+    except (TypeError, ValueError) as exc:
+        raise FinanceError(str(exc), "target_rate") from exc
+    data = {f: getattr(product, f) for f in PRODUCT_FIELDS}
+    data["credit_table"] = doc
+    with transaction.atomic():
+        product = do_save_product(actor, product.bank, data, product)
+        record(
+            actor,
+            "finance.product.calibrate",
+            product,
+            detail={"target_rate": float(target_rate), "grades": rows},
+        )
+    return product, rows
+
+
 # ---------------------------------------------------------------------------- shortlist
 
 
@@ -388,6 +410,7 @@ def do_apply_loan(
             score_year=row.get("year") if row else None,
             points=row.get("total") if row else None,
             band=(row.get("band") or "") if row else "",
+            grade=(row.get("grade") or "") if row else "",
             suggested_line=None if line is None else Decimal(str(line)).quantize(CENT),
         )
         record(

@@ -335,6 +335,45 @@ def credit_line(request: HttpRequest, product_id: int, uscc: str):
     }
 
 
+class CalibrationIn(Schema):
+    target_rate: float
+
+
+class MonitorOut(Schema):
+    outcomes: list[dict[str, Any]]
+    proposal: list[dict[str, Any]]
+    drift: dict[str, Any]
+
+
+@router.get("/products/{product_id}/monitor", response=MonitorOut)
+def product_monitor(request: HttpRequest, product_id: int, target_rate: float = 0.02):
+    """The product's bank: default rate by grade, the calibration proposal at
+    `target_rate` (0–1), and the PSI of points and lines between the last two years."""
+    from innopoints.finance import calibration
+
+    product = access.get_visible_product(request.user, product_id)
+    if not access.can_manage_product(request.user, product):
+        raise PermissionDenied("only the product's bank monitors it")
+    if not 0 < target_rate < 1:
+        raise ApiError(400, "target_rate：须在 0–1 之间 / must be within 0–1", "invalid")
+    _doc, proposal = calibration.calibrate(product, target_rate)
+    return {
+        "outcomes": calibration.outcomes(product).to_dicts(),
+        "proposal": proposal,
+        "drift": calibration.drift(product, access.product_zones(product)),
+    }
+
+
+@router.post("/products/{product_id}/calibration", response=ProductOut)
+def calibrate_product(request: HttpRequest, product_id: int, payload: CalibrationIn):
+    """Apply the calibration proposal at `target_rate` to the product's table (audited)."""
+    product = access.get_visible_product(request.user, product_id)
+    if not access.can_manage_product(request.user, product):
+        raise PermissionDenied("only the product's bank calibrates it")
+    product, _rows = _call(actions.do_calibrate_product, request.user, product, payload.target_rate)
+    return product
+
+
 # ---------------------------------------------------------------------------- loans
 
 

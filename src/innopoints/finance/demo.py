@@ -12,11 +12,40 @@ from innopoints.finance.models import LoanProduct, RiskPool
 from innopoints.zones.models import Bank, Zone
 
 
+def _score_latest_year(zone: Zone) -> None:
+    """Suggested lines need points: score the zone's latest year with the shipped
+    national-18 model when no finished run exists (inline, as a command does)."""
+    from django.db.models import Max
+    from django.test import override_settings
+
+    from innopoints.enterprises.models import YearlyData
+    from innopoints.scoring.actions import (
+        do_activate_model_version,
+        do_register_shipped_models,
+        do_start_scoring_run,
+    )
+    from innopoints.scoring.models import ModelVersion, ScoringRun
+
+    if ScoringRun.objects.filter(zone=zone, status=ScoringRun.Status.DONE).exists():
+        return
+    year = YearlyData.objects.filter(enterprise__zone=zone).aggregate(y=Max("year"))["y"]
+    if year is None:
+        return
+    do_register_shipped_models(None, zone)
+    version = ModelVersion.objects.filter(zone=zone, model_id="national-18").first()
+    if version is None:
+        return
+    do_activate_model_version(None, zone, year, version)
+    with override_settings(JOBS_INLINE=True):
+        do_start_scoring_run(None, zone, year)
+
+
 def build_finance_demo(zone: Zone, bank_code: str = "ccb-sjz") -> None:
     """Create the demo finance data once (skipped when the bank already has products)."""
     bank = Bank.objects.filter(code=bank_code).first()
     if bank is None or LoanProduct.objects.filter(bank=bank).exists():
         return
+    _score_latest_year(zone)
     base = {
         "amount_min": 10,
         "term_min_months": 6,

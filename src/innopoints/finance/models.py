@@ -154,6 +154,7 @@ class Loan(models.Model):
     score_year = models.PositiveSmallIntegerField(null=True, blank=True)
     points = models.FloatField(null=True, blank=True)
     band = models.CharField(max_length=32, blank=True)
+    grade = models.CharField(max_length=32, blank=True)  # the product table's grade
     suggested_line = models.DecimalField(**MONEY, null=True, blank=True)
     applied_at = models.DateTimeField(auto_now_add=True)
     # the decision

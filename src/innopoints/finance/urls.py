@@ -13,6 +13,7 @@ urlpatterns = [
     path("products/<int:product_id>/", views.product_detail, name="finance-product"),
     path("products/<int:product_id>/edit/", views.product_edit, name="finance-product-edit"),
     path("products/<int:product_id>/shortlist/", views.shortlist_page, name="finance-shortlist"),
+    path("products/<int:product_id>/monitor/", views.monitor_page, name="finance-monitor"),
     path("products/<int:product_id>/apply/", views.apply_page, name="finance-apply"),
     path(
         "products/<int:product_id>/lines/<str:uscc>/",

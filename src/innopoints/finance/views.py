@@ -195,6 +195,48 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
 
 
 @login_required
+def monitor_page(request: HttpRequest, product_id: int) -> HttpResponse:
+    """The bank's monitoring of a product: default rate by grade, a calibration proposal
+    at a target default rate (applied on POST), and score drift (PSI) between years."""
+    from innopoints.finance import calibration
+
+    product = access.get_visible_product(request.user, product_id)
+    if not access.can_manage_product(request.user, product):
+        raise PermissionDenied
+    source = request.POST if request.method == "POST" else request.GET
+    try:
+        target = float(source.get("target") or 0.02)
+        if not 0 < target < 1:
+            raise ValueError
+    except ValueError:
+        messages.error(request, _("The target default rate must be between 0 and 1."))
+        target = 0.02
+    if request.method == "POST":
+        try:
+            actions.do_calibrate_product(request.user, product, target)
+        except actions.FinanceError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Credit-line table calibrated."))
+            return redirect(f"{request.path}?target={target}")
+    _doc, proposal = calibration.calibrate(product, target)
+    drift = calibration.drift(product, access.product_zones(product))
+    return render(
+        request,
+        "finance/monitor.html",
+        {
+            "product": product,
+            "target": target,
+            "outcomes": calibration.outcomes(product).to_dicts(),
+            "proposal": proposal,
+            "drift": drift,
+            "psi_points_label": calibration.psi_label(drift.get("psi_points")),
+            "psi_lines_label": calibration.psi_label(drift.get("psi_lines")),
+        },
+    )
+
+
+@login_required
 def shortlist_page(request: HttpRequest, product_id: int) -> HttpResponse:
     """银行找企业: consenting firms that fit the product, ranked, with the suggested line;
     `?export=xlsx` downloads it. Each listed firm is recorded (the firm sees it) and audited."""
