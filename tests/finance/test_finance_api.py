@@ -159,6 +159,7 @@ MATRIX = [
     ("/finance/riskpools/", expect(302, 200, 200, 200, 403, 200)),
     ("/finance/ip/", expect(302, 200, 200, 200, 200, 200)),
     ("/finance/pledges/", expect(302, 200, 200, 200, 200, 200)),
+    ("/finance/licences/", expect(302, 200, 200, 200, 200, 200)),
     ("/api/finance/consents", expect(401, 200, 200, 200, 200, 200)),
     ("/api/finance/products", expect(401, 200, 200, 200, 200, 200)),
     ("/api/finance/products/{product}", expect(401, 200, 404, 200, 200, 200)),
@@ -170,6 +171,7 @@ MATRIX = [
     ("/api/finance/loans/{loan}", expect(401, 200, 404, 200, 200, 200)),
     ("/api/finance/riskpools", expect(401, 200, 200, 200, 200, 200)),
     ("/api/finance/pledges", expect(401, 200, 200, 200, 200, 200)),
+    ("/api/finance/licences", expect(401, 200, 200, 200, 200, 200)),
 ]
 
 

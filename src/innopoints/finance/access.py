@@ -34,6 +34,7 @@ from innopoints.enterprises.models import Enterprise
 from innopoints.finance.models import (
     Consent,
     IPItem,
+    LicenceBack,
     Loan,
     LoanProduct,
     Pledge,
@@ -352,3 +353,44 @@ def get_visible_pledge(user, pk: int) -> Pledge:
 def can_register_pledge(user, product: LoanProduct) -> bool:
     """The pledgee bank registers pledges under its IP-pledge products."""
     return can_manage_product(user, product) and product.kind == LoanProduct.Kind.IP_PLEDGE
+
+
+# ---------------------------------------------------------------------------- licence-back
+
+
+def visible_licences(user) -> QuerySet[LicenceBack]:
+    """A firm's own contracts, a bank's (as financier), an admin's or supervisor's zones'."""
+    role = role_of(user)
+    qs = LicenceBack.objects.select_related("enterprise", "bank", "zone")
+    if role == Role.ENTERPRISE:
+        return qs.filter(enterprise_id=enterprise_id_of(user))
+    if role == Role.BANK:
+        return qs.filter(bank_id=bank_id_of(user))
+    if role in (Role.ZONE_ADMIN, Role.SUPERVISOR):
+        return qs.filter(zone_id__in=overseen_zone_ids(user))
+    return qs.none()
+
+
+def get_visible_licence(user, pk: int) -> LicenceBack:
+    """One licence-back contract the user may read, or 404."""
+    licence = visible_licences(user).filter(pk=pk).first()
+    if licence is None:
+        raise Http404("licence not found")
+    return licence
+
+
+def can_record_licence(user, enterprise: Enterprise | None = None) -> bool:
+    """A bank (for firms it may read) or the firm's zone admin records contracts."""
+    role = role_of(user)
+    if role == Role.BANK:
+        return enterprise is None or bank_may_see(user, enterprise)
+    if role == Role.ZONE_ADMIN:
+        return enterprise is None or enterprise.zone_id in admin_zone_ids(user)
+    return False
+
+
+def can_handle_licence(user, licence: LicenceBack) -> bool:
+    """The financier bank, or the zone admin for other financiers, records payments."""
+    if licence.bank_id is not None:
+        return bank_id_of(user) == licence.bank_id
+    return licence.zone_id in admin_zone_ids(user)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -28,6 +29,9 @@ from innopoints.finance.models import (
     Cover,
     Installment,
     IPItem,
+    LicenceBack,
+    LicenceInstalment,
+    LicencePayment,
     Loan,
     LoanProduct,
     Pledge,
@@ -972,3 +976,142 @@ def do_release_pledge(actor, pledge: Pledge, on: dt.date) -> Pledge:
         pledge.items.update(active=False)
         record(actor, "finance.pledge.release", pledge, zone=pledge.zone, detail={"on": on})
     return pledge
+
+
+# ---------------------------------------------------------------------------- licence-back
+
+
+def licence_schedule(
+    fee: Decimal, rate: Decimal, term_months: int, every_months: int, start: dt.date
+) -> list[tuple[int, dt.date, Decimal]]:
+    """Equal usage-fee instalments: total = fee × (1 + rate × term ÷ 12), every
+    `every_months` from `start`; the last absorbs rounding."""
+    count = max(1, math.ceil(term_months / every_months))
+    total = (fee * (1 + rate / 100 * Decimal(term_months) / 12)).quantize(CENT)
+    each = (total / count).quantize(CENT, rounding=ROUND_HALF_UP)
+    out = []
+    for n in range(1, count + 1):
+        amount = total - each * (count - 1) if n == count else each
+        out.append((n, add_months(start, min(n * every_months, term_months)), amount))
+    return out
+
+
+def do_create_licence_back(
+    actor,
+    enterprise: Enterprise,
+    items: Sequence[IPItem],
+    *,
+    financier: str,
+    bank: Bank | None,
+    contract_no: str,
+    licence_fee: Any,
+    paid_on: dt.date,
+    fee_rate: Any,
+    term_months: int,
+    every_months: int = 3,
+) -> LicenceBack:
+    """Record a licence-back contract and its usage-fee schedule."""
+    fee = money(licence_fee, "licence_fee")
+    try:
+        rate = Decimal(str(fee_rate)).quantize(Decimal("0.001"))
+    except Exception as exc:  # noqa: BLE001
+        raise FinanceError(f"fee_rate：无效 / invalid ({fee_rate!r})", "fee_rate") from exc
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(36):
+        raise FinanceError(
+            f"fee_rate：须在 0–36% 之间 / must be within 0–36 ({fee_rate})", "fee_rate"
+        )
+    if not 1 <= term_months <= 120:
+        raise FinanceError(
+            f"term_months：须在 1–120 之间 / within 1–120 ({term_months})", "term_months"
+        )
+    if not 1 <= every_months <= 12:
+        raise FinanceError(
+            f"every_months：须在 1–12 之间 / within 1–12 ({every_months})", "every_months"
+        )
+    items = list(items)
+    if not items or any(i.enterprise_id != enterprise.pk for i in items):
+        raise FinanceError(
+            "items：须为该企业的知识产权 / the firm's own IP items are needed", "items"
+        )
+    if not (financier or "").strip() or not (contract_no or "").strip():
+        raise FinanceError("financier/contract_no：必填 / required", "contract_no")
+    try:
+        with transaction.atomic():
+            licence = LicenceBack.objects.create(
+                enterprise=enterprise,
+                zone=enterprise.zone,
+                bank=bank,
+                financier=financier.strip()[:100],
+                contract_no=contract_no.strip(),
+                licence_fee=fee,
+                paid_on=paid_on,
+                fee_rate=rate,
+                term_months=term_months,
+                every_months=every_months,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            licence.items.set(items)
+            LicenceInstalment.objects.bulk_create(
+                LicenceInstalment(licence=licence, number=n, due_on=d, amount=a)
+                for n, d, a in licence_schedule(fee, rate, term_months, every_months, paid_on)
+            )
+            record(
+                actor,
+                "finance.licence.create",
+                licence,
+                zone=enterprise.zone,
+                detail={"fee": fee, "items": [i.number for i in items]},
+            )
+    except IntegrityError as exc:
+        raise FinanceConflict(f"contract_no：{contract_no} 已存在 / exists") from exc
+    return licence
+
+
+def licence_position(licence: LicenceBack, on: dt.date | None = None) -> dict[str, Decimal]:
+    """Total usage fees, paid, remaining and arrears (due before `on` and unpaid)."""
+    on = on or access.today()
+    rows = list(licence.instalments.all())
+    total = sum((r.amount for r in rows), Decimal(0))
+    paid = sum((r.paid for r in rows), Decimal(0))
+    arrears = sum((r.amount - r.paid for r in rows if r.due_on < on), Decimal(0))
+    return {"total": total, "paid": paid, "remaining": total - paid, "arrears": arrears}
+
+
+def do_record_licence_payment(actor, licence: LicenceBack, paid_on: dt.date, amount: Any):
+    """A usage-fee payment, allocated to the oldest open instalments; never above what
+    remains."""
+    amount = money(amount, "amount")
+    with transaction.atomic():
+        licence = LicenceBack.objects.select_for_update().get(pk=licence.pk)
+        if paid_on < licence.paid_on:
+            raise FinanceError(
+                f"paid_on：早于合同付款日 / before the licence fee ({paid_on})", "paid_on"
+            )
+        remaining = licence_position(licence, paid_on)["remaining"]
+        if amount > remaining:
+            raise FinanceError(
+                f"amount：超过未付使用费 {remaining} 万元 / above the remaining fees ({amount})",
+                "amount",
+            )
+        payment = LicencePayment.objects.create(
+            licence=licence,
+            paid_on=paid_on,
+            amount=amount,
+            recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        left = amount
+        for inst in licence.instalments.filter(paid__lt=F("amount")).order_by("number"):
+            take = min(left, inst.amount - inst.paid)
+            if take <= 0:
+                break
+            inst.paid += take
+            inst.save(update_fields=["paid"])
+            left -= take
+        record(
+            actor,
+            "finance.licence.payment",
+            licence,
+            zone=licence.zone,
+            detail={"paid_on": paid_on, "amount": amount},
+        )
+    return payment

@@ -503,3 +503,35 @@ def list_risk_pools(request: HttpRequest):
 def list_pledges(request: HttpRequest):
     """IP pledges in the caller's scope."""
     return access.visible_pledges(request.user).order_by("-registered_on", "-id")
+
+
+class LicenceOut(Schema):
+    id: int
+    enterprise: str
+    financier: str
+    contract_no: str
+    licence_fee: float
+    paid_on: dt.date
+    fee_rate: float
+    term_months: int
+    every_months: int
+    items: list[str]
+    total: float
+    paid: float
+    remaining: float
+    arrears: float
+
+
+def _licence_out(licence) -> dict[str, Any]:
+    out = {f: getattr(licence, f) for f in LicenceOut.model_fields if hasattr(licence, f)}
+    out.update(actions.licence_position(licence))
+    out["enterprise"] = licence.enterprise.uscc
+    out["items"] = [i.number for i in licence.items.all()]
+    return out
+
+
+@router.get("/licences", response=list[LicenceOut])
+def list_licences(request: HttpRequest):
+    """Licence-back contracts with usage fees paid, remaining and in arrears."""
+    qs = access.visible_licences(request.user).prefetch_related("items", "instalments")
+    return [_licence_out(lic) for lic in qs[:500]]

@@ -131,3 +131,17 @@ def build_finance_demo(zone: Zone, bank_code: str = "ccb-sjz") -> None:
             actions.do_register_pledge(
                 None, pledge, firm, [patent], f"Y2026990{i:05d}", today, 150 + 20 * i
             )
+        elif i == 2:
+            actions.do_create_licence_back(
+                None,
+                firm,
+                [patent],
+                financier=bank.name,
+                bank=bank,
+                contract_no="XKHZ-2026-001",
+                licence_fee=300,
+                paid_on=today - dt.timedelta(days=200),
+                fee_rate=5.2,
+                term_months=24,
+                every_months=3,
+            )

@@ -161,3 +161,26 @@ class PledgeForm(forms.Form):
     def __init__(self, *args, products=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = products
+
+
+class LicenceForm(forms.Form):
+    uscc = forms.CharField(max_length=18, label=_("Enterprise USCC"))
+    items = forms.CharField(max_length=500, label=_("IP numbers (comma-separated)"))
+    financier = forms.CharField(max_length=100, required=False, label=_("Financier"))
+    contract_no = forms.CharField(max_length=40, label=_("Contract number"))
+    licence_fee = forms.DecimalField(
+        min_value=0, decimal_places=2, label=_("Licence fee (10k CNY)")
+    )
+    paid_on = forms.DateField(widget=DateInput, label=_("Fee paid on"))
+    fee_rate = forms.DecimalField(
+        min_value=0, decimal_places=3, label=_("Usage fee rate (% a year)")
+    )
+    term_months = forms.IntegerField(min_value=1, max_value=120, label=_("Term (months)"))
+    every_months = forms.IntegerField(
+        min_value=1, max_value=12, initial=3, label=_("Instalment every (months)")
+    )
+
+
+class LicencePaymentForm(forms.Form):
+    paid_on = forms.DateField(widget=DateInput, label=_("Paid on"))
+    amount = forms.DecimalField(min_value=0, decimal_places=2, label=_("Amount (10k CNY)"))

@@ -426,3 +426,75 @@ class PledgedItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pledge_id}/{self.item_id}"
+
+
+class LicenceBack(models.Model):
+    """Licence-back financing: a financier pays the firm a one-off licence fee for its IP,
+    licenses it back, and the firm pays usage fees in instalments."""
+
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", on_delete=models.PROTECT, related_name="licences"
+    )
+    zone = models.ForeignKey("zones.Zone", on_delete=models.PROTECT, related_name="+")
+    bank = models.ForeignKey(
+        "zones.Bank", null=True, blank=True, on_delete=models.PROTECT, related_name="licences"
+    )
+    financier = models.CharField(max_length=100)
+    items = models.ManyToManyField(IPItem, related_name="licences")
+    contract_no = models.CharField(max_length=40, unique=True)
+    licence_fee = models.DecimalField(**MONEY)
+    paid_on = models.DateField()
+    fee_rate = models.DecimalField(max_digits=6, decimal_places=3)  # % a year
+    term_months = models.PositiveSmallIntegerField()
+    every_months = models.PositiveSmallIntegerField(default=3)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(licence_fee__gt=0), name="licence_fee_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.contract_no
+
+
+class LicenceInstalment(models.Model):
+    """One usage-fee instalment of a licence-back contract."""
+
+    licence = models.ForeignKey(LicenceBack, on_delete=models.CASCADE, related_name="instalments")
+    number = models.PositiveSmallIntegerField()
+    due_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    paid = models.DecimalField(**MONEY, default=0)
+
+    class Meta:
+        ordering = ["licence_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["licence", "number"], name="unique_licence_instalment"),
+            models.CheckConstraint(condition=Q(paid__lte=F("amount")), name="instalment_paid_le"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id}#{self.number} {self.due_on}"
+
+
+class LicencePayment(models.Model):
+    """A usage-fee payment received from the firm."""
+
+    licence = models.ForeignKey(LicenceBack, on_delete=models.CASCADE, related_name="payments")
+    paid_on = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["licence_id", "paid_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.licence_id} {self.paid_on} {self.amount}"

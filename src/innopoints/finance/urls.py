@@ -26,4 +26,6 @@ urlpatterns = [
     path("riskpools/", views.risk_pools_page, name="finance-riskpools"),
     path("ip/", views.ip_page, name="finance-ip"),
     path("pledges/", views.pledges_page, name="finance-pledges"),
+    path("licences/", views.licences_page, name="finance-licences"),
+    path("licences/<int:licence_id>/", views.licence_page, name="finance-licence"),
 ]

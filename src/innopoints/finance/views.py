@@ -631,3 +631,101 @@ def pledges_page(request: HttpRequest) -> HttpResponse:
         {"form": form, "pledges": pledges, "can_release": role == Role.BANK},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# ---------------------------------------------------------------------------- licence-back
+
+
+@login_required
+def licences_page(request: HttpRequest) -> HttpResponse:
+    """Licence-back contracts in the user's scope; banks and zone admins record new ones."""
+    from innopoints.finance.forms import LicenceForm
+
+    if role_of(request.user) not in Role.values:
+        raise PermissionDenied
+    form = LicenceForm(request.POST or None) if access.can_record_licence(request.user) else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                enterprise = get_visible_enterprise(request.user, d["uscc"])
+                if not access.can_record_licence(request.user, enterprise):
+                    raise Http404
+                numbers = [n.strip().upper() for n in d["items"].split(",") if n.strip()]
+                items = list(IPItem.objects.filter(enterprise=enterprise, number__in=numbers))
+                missing = set(numbers) - {i.number for i in items}
+                if missing:
+                    raise actions.FinanceError(
+                        f"items：未找到 / not found: {', '.join(sorted(missing))}", "items"
+                    )
+                bank = Bank.objects.filter(pk=bank_id_of(request.user)).first()
+                licence = actions.do_create_licence_back(
+                    request.user,
+                    enterprise,
+                    items,
+                    financier=d["financier"] or (bank.name if bank else ""),
+                    bank=bank,
+                    contract_no=d["contract_no"],
+                    licence_fee=d["licence_fee"],
+                    paid_on=d["paid_on"],
+                    fee_rate=d["fee_rate"],
+                    term_months=d["term_months"],
+                    every_months=d["every_months"],
+                )
+            except actions.FinanceError as exc:
+                form.add_error(None, str(exc))
+            except Http404:
+                form.add_error("uscc", _("Enterprise not found or no consent."))
+            else:
+                messages.success(request, _("Licence-back contract recorded."))
+                return redirect("finance-licence", licence.pk)
+    licences = Paginator(access.visible_licences(request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "finance/licences.html",
+        {
+            "form": form,
+            "licences": licences,
+            "rows": [(lic, actions.licence_position(lic)) for lic in licences],
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def licence_page(request: HttpRequest, licence_id: int) -> HttpResponse:
+    """One contract: items, schedule, payments, arrears; the financier records payments."""
+    from innopoints.finance.forms import LicencePaymentForm
+
+    licence = access.get_visible_licence(request.user, licence_id)
+    note_read(request.user, licence.enterprise)
+    can_handle = access.can_handle_licence(request.user, licence)
+    form = LicencePaymentForm(request.POST or None) if can_handle else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                actions.do_record_licence_payment(
+                    request.user, licence, form.cleaned_data["paid_on"], form.cleaned_data["amount"]
+                )
+            except actions.FinanceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Payment recorded."))
+                return redirect("finance-licence", licence.pk)
+    return render(
+        request,
+        "finance/licence.html",
+        {
+            "licence": licence,
+            "position": actions.licence_position(licence),
+            "form": form,
+            "today": access.today(),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
