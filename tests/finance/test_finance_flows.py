@@ -125,6 +125,7 @@ def test_lines_for_all_firms_and_the_shortlist(users, firms, bank, scored, produ
     assert Shortlisting.objects.get(enterprise=firms[OWN]).exported
     firm_page = client_for("enterprise").get("/finance/firm/").content.decode()
     assert "积分贷" in firm_page  # the firm sees it was shortlisted
+    banker = client_for("bank")  # the test client is shared: log in again
     explained = banker.get(f"/finance/products/{product.pk}/lines/{OWN}/")
     assert explained.status_code == 200 and "steps" in explained.content.decode()
     assert banker.get(f"/finance/products/{product.pk}/lines/{PEER}/").status_code == 404
@@ -375,3 +376,27 @@ def test_consented_bank_opens_the_portrait_and_the_read_is_audited(
     assert banker.get(f"/portrait/{OWN}/2024/").status_code == 200
     assert banker.get(f"/portrait/{PEER}/2024/").status_code == 404
     assert access.reads_of(firms[OWN]).count() == 1
+
+
+def test_eligibility_rule_blocks_ineligible_firms(users, firms, bank, scored, product):
+    from innopoints.finance import credit
+
+    product.eligibility = {">=": [{"score": "pct_zone"}, 50]}
+    product.save()
+    lines = credit.product_lines(product, access.product_zones(product))
+    by_firm = {r["uscc"]: r for r in lines.to_dicts()}
+    assert len(by_firm) == 3
+    for row in by_firm.values():
+        if row["pct"] >= 50:
+            assert row["eligibility"] == "eligible" and row["status"] != "blocked"
+        else:
+            assert row["eligibility"] == "ineligible"
+            assert row["status"] == "blocked" and row["block"] == "ineligible" and row["line"] == 0
+    assert {r["eligibility"] for r in by_firm.values()} == {"eligible", "ineligible"}
+
+
+def test_bad_eligibility_rule_is_refused(users, bank, product):
+    data = {f: getattr(product, f) for f in actions.PRODUCT_FIELDS}
+    data["eligibility"] = {">=": [{"field": "no_such_field"}, 1]}
+    with pytest.raises(actions.FinanceError, match="eligibility"):
+        actions.do_save_product(users["bank"], bank, data, product)

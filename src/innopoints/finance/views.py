@@ -264,12 +264,27 @@ def shortlist_page(request: HttpRequest, product_id: int) -> HttpResponse:
     )
 
 
-def _xlsx(product, rows) -> HttpResponse:
+def xlsx_response(name: str, headers: list[str], rows: list[list]) -> HttpResponse:
+    """An .xlsx download with one header row."""
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "shortlist"
+    ws.title = name[:31]
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+def _xlsx(product, rows) -> HttpResponse:
     headers = [
         ("rank", _("Rank")),
         ("uscc", _("USCC")),
@@ -281,17 +296,48 @@ def _xlsx(product, rows) -> HttpResponse:
         ("line", _("Suggested line (10k CNY)")),
         ("status", _("Status")),
     ]
-    ws.append([label for _k, label in headers])
-    for row in rows.iter_rows(named=True):
-        ws.append([row[k] for k, _label in headers])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    response = HttpResponse(
-        buffer.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return xlsx_response(
+        f"shortlist-{product.code}",
+        [label for _k, label in headers],
+        [[row[k] for k, _label in headers] for row in rows.iter_rows(named=True)],
     )
-    response["Content-Disposition"] = f'attachment; filename="shortlist-{product.code}.xlsx"'
-    return response
+
+
+def _loans_xlsx(loans) -> HttpResponse:
+    headers = [
+        _("Loan"),
+        _("USCC"),
+        _("Enterprise"),
+        _("Bank"),
+        _("Product"),
+        _("Status"),
+        _("Requested"),
+        _("Suggested line (10k CNY)"),
+        _("Approved"),
+        _("Rate (%)"),
+        _("Disbursed"),
+        _("Outstanding"),
+        _("Applied"),
+    ]
+    rows = [
+        [
+            loan.pk,
+            loan.enterprise.uscc,
+            loan.enterprise.name,
+            loan.bank.name,
+            loan.product.name,
+            str(loan.get_status_display()),
+            float(loan.amount_requested),
+            None if loan.suggested_line is None else float(loan.suggested_line),
+            None if loan.amount_approved is None else float(loan.amount_approved),
+            None if loan.rate is None else float(loan.rate),
+            None if loan.amount_disbursed is None else float(loan.amount_disbursed),
+            float(loan.outstanding),
+            loan.applied_at.date(),
+        ]
+        for loan in loans[:100_000]
+    ]
+    return xlsx_response("loans", [str(h) for h in headers], rows)
 
 
 @login_required
@@ -372,6 +418,8 @@ def loans_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in Loan.Status.values:
         loans = loans.filter(status=status)
+    if request.GET.get("export") == "xlsx":
+        return _loans_xlsx(loans)
     return render(
         request,
         "finance/loans.html",

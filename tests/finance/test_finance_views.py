@@ -1,0 +1,108 @@
+"""Finance pages: the firm applies with the pre-filled form, the bank handles the loan on
+its page, pledges and IP are registered through the forms, lists export to Excel."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from innopoints.finance import access, actions
+from innopoints.finance.models import IPItem, Loan, Pledge
+from tests.conftest import uscc
+from tests.finance.conftest import today
+
+OWN = uscc(1)
+
+
+def test_apply_and_handle_a_loan_through_the_pages(users, firms, bank, scored, product, client_for):
+    firm = client_for("enterprise")
+    form = firm.get(f"/finance/products/{product.pk}/apply/")
+    assert form.status_code == 200 and 'name="amount"' in form.content.decode()
+    bad = firm.post(
+        f"/finance/products/{product.pk}/apply/",
+        {"amount": "5", "term_months": "12", "purpose": "x", "credit_share": "1"},
+    )
+    assert bad.status_code == 400  # below the product minimum
+    ok = firm.post(
+        f"/finance/products/{product.pk}/apply/",
+        {"amount": "120", "term_months": "12", "purpose": "研发设备", "credit_share": "0.8"},
+    )
+    assert ok.status_code == 302
+    loan = Loan.objects.get()
+    banker = client_for("bank")
+    page = banker.get(f"/finance/loans/{loan.pk}/")
+    assert page.status_code == 200 and "研发设备" in page.content.decode()
+    steps = [
+        {"action": "review"},
+        {"action": "approve", "amount": "120", "rate": "4.1", "term_months": "12"},
+        {"action": "disburse", "amount": "120", "on": today().isoformat()},
+        {"action": "repay", "amount": "20", "interest": "0.5", "on": today().isoformat()},
+    ]
+    for step in steps:
+        response = banker.post(f"/finance/loans/{loan.pk}/", step)
+        assert response.status_code == 302, (step, response.content.decode()[-800:])
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.DISBURSED and loan.outstanding == 100
+    too_much = banker.post(f"/finance/loans/{loan.pk}/", {"action": "repay", "amount": "101"})
+    assert too_much.status_code == 400 and "outstanding" in too_much.content.decode()
+    # the firm cannot act as the bank; the zone admin only reads
+    firm = client_for("enterprise")  # the test client is shared: log in again
+    assert firm.post(f"/finance/loans/{loan.pk}/", {"action": "default"}).status_code == 403
+    assert (
+        client_for("admin").post(f"/finance/loans/{loan.pk}/", {"action": "default"}).status_code
+        == 403
+    )
+    assert client_for("admin").get(f"/finance/loans/{loan.pk}/").status_code == 200
+    export = client_for("admin").get("/finance/loans/?export=xlsx")
+    assert export.status_code == 200 and export.content[:2] == b"PK"
+
+
+def test_ip_and_pledge_forms(users, firms, bank, pledge_product, client_for):
+    firm = client_for("enterprise")
+    response = firm.post(
+        "/finance/ip/",
+        {
+            "ip-kind": "invention_patent",
+            "ip-number": "zl2024-1",
+            "ip-title": "一种装置",
+            "ip-legal_status": "valid",
+        },
+    )
+    assert response.status_code == 302
+    item = IPItem.objects.get()
+    assert item.number == "ZL2024-1"
+    response = firm.post(
+        "/finance/ip/",
+        {
+            "val-item": item.pk,
+            "val-source": "appraiser",
+            "val-value": "400",
+            "val-valued_on": today().isoformat(),
+        },
+    )
+    assert response.status_code == 302 and item.valuations.count() == 1
+    actions.do_grant_consent(
+        users["enterprise"], firms[OWN], bank, today(), today() + dt.timedelta(days=5)
+    )
+    banker = client_for("bank")
+    assert "ZL2024-1" in banker.get("/finance/ip/").content.decode()
+    form = {
+        "product": pledge_product.pk,
+        "uscc": OWN,
+        "items": "ZL2024-1",
+        "registration_no": "Y1",
+        "registered_on": today().isoformat(),
+        "loan_amount": "101",
+    }
+    refused = banker.post("/finance/pledges/", form)
+    assert refused.status_code == 400 and "loan-to-value" in refused.content.decode()  # 0.25 × 400
+    assert banker.post("/finance/pledges/", {**form, "loan_amount": "100"}).status_code == 302
+    pledge = Pledge.objects.get()
+    assert banker.post("/finance/pledges/", {"release": pledge.pk}).status_code == 302
+    pledge.refresh_from_db()
+    assert pledge.released_on == today()
+    assert client_for("enterprise").post("/finance/pledges/", form).status_code == 403
+    assert (
+        client_for("enterprise").post("/finance/pledges/", {"release": pledge.pk}).status_code
+        == 403
+    )
+    assert access.reads_of(firms[OWN]).exists()
