@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from innopoints.finance import access, actions
 from innopoints.finance.models import IPItem, Loan, Pledge
 from tests.conftest import uscc
@@ -106,3 +108,44 @@ def test_ip_and_pledge_forms(users, firms, bank, pledge_product, client_for):
         == 403
     )
     assert access.reads_of(firms[OWN]).exists()
+
+
+def test_branches_officers_and_the_reviewing_officer(
+    users, firms, bank, zone, scored, product, client_for
+):
+    banker = client_for("bank")
+    r = banker.post(
+        "/finance/bank/",
+        {
+            "form": "branch",
+            "br-code": "sjz-gx",
+            "br-name": "高新区支行",
+            "br-region_code": "130100",
+            "br-zone": zone.pk,
+        },
+    )
+    assert r.status_code == 302
+    branch = access.visible_branches(users["bank"]).get()
+    assert branch.zone == zone
+    bad = banker.post(
+        "/finance/bank/", {"form": "branch", "br-code": "x", "br-name": "x", "br-region_code": "12"}
+    )
+    assert bad.status_code == 400
+    r = banker.post(
+        "/finance/bank/",
+        {
+            "form": "officer",
+            "of-user": users["bank"].pk,
+            "of-branch": branch.pk,
+            "of-title": "客户经理",
+        },
+    )
+    assert r.status_code == 302
+    page = banker.get("/finance/bank/").content.decode()
+    assert "高新区支行" in page and "客户经理" in page
+    loan = actions.do_apply_loan(users["enterprise"], firms[OWN], product, 100, 12, "x")
+    loan = actions.do_start_review(users["bank"], loan)
+    assert loan.officer == users["bank"] and loan.branch == branch
+    # a user of another bank cannot be assigned
+    with pytest.raises(actions.FinanceError):
+        actions.do_assign_officer(users["bank"], users["admin"], bank, branch)

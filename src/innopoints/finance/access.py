@@ -32,6 +32,7 @@ from innopoints.accounts.models import Role
 from innopoints.audit.models import AuditEvent
 from innopoints.enterprises.models import Enterprise
 from innopoints.finance.models import (
+    Branch,
     Consent,
     IPItem,
     LicenceBack,
@@ -394,3 +395,26 @@ def can_handle_licence(user, licence: LicenceBack) -> bool:
     if licence.bank_id is not None:
         return bank_id_of(user) == licence.bank_id
     return licence.zone_id in admin_zone_ids(user)
+
+
+# ---------------------------------------------------------------------------- branches
+
+
+def visible_branches(user) -> QuerySet[Branch]:
+    """A bank user's own bank's branches."""
+    return Branch.objects.filter(bank_id=bank_id_of(user)).select_related("zone")
+
+
+def bank_people(user) -> QuerySet:
+    """The users of a bank user's own bank, with their officer record (may be empty)."""
+    from django.contrib.auth import get_user_model
+
+    bank_id = bank_id_of(user)
+    if bank_id is None:
+        return get_user_model().objects.none()
+    return (
+        get_user_model()
+        .objects.filter(profile__role=Role.BANK, profile__bank_id=bank_id)
+        .select_related("bank_officer__branch")
+        .order_by("username")
+    )

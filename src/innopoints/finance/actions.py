@@ -24,6 +24,7 @@ from innopoints.engine.rules import validate_rule
 from innopoints.enterprises.models import Enterprise
 from innopoints.finance import access
 from innopoints.finance.models import (
+    Branch,
     Claim,
     Consent,
     Cover,
@@ -34,6 +35,7 @@ from innopoints.finance.models import (
     LicencePayment,
     Loan,
     LoanProduct,
+    Officer,
     Pledge,
     PledgedItem,
     Repayment,
@@ -160,6 +162,59 @@ def do_revoke_consent(actor, consent: Consent) -> Consent:
             detail={"enterprise": consent.enterprise.uscc},
         )
     return consent
+
+
+# ---------------------------------------------------------------------------- branches
+
+
+def do_save_branch(
+    actor, bank: Bank, code: str, name: str, region_code: str = "", zone=None
+) -> Branch:
+    """Create or rename one of the bank's branches."""
+    code = (code or "").strip().lower()
+    if not code or not (name or "").strip():
+        raise FinanceError("code/name：必填 / required", "code")
+    if region_code and not (len(region_code) == 6 and region_code.isdigit()):
+        raise FinanceError(
+            f"region_code：须为 6 位数字 / six digits ({region_code})", "region_code"
+        )
+    if zone is not None and not bank.zones.filter(pk=zone.pk).exists():
+        raise FinanceError("zone：不是本行合作园区 / not a partner zone of the bank", "zone")
+    with transaction.atomic():
+        branch, created = Branch.objects.update_or_create(
+            bank=bank,
+            code=code,
+            defaults={"name": name.strip()[:100], "region_code": region_code, "zone": zone},
+        )
+        record(
+            actor,
+            "finance.branch.create" if created else "finance.branch.update",
+            branch,
+            zone=zone,
+            detail={"bank": bank.code, "name": branch.name},
+        )
+    return branch
+
+
+def do_assign_officer(actor, user, bank: Bank, branch: Branch | None, title: str = "") -> Officer:
+    """Place a bank user of `bank` in a branch with a title."""
+    from innopoints.accounts.access import bank_id_of
+
+    if bank_id_of(user) != bank.pk:
+        raise FinanceError("user：不是本行用户 / not a user of the bank", "user")
+    if branch is not None and branch.bank_id != bank.pk:
+        raise FinanceError("branch：不是本行分支 / not a branch of the bank", "branch")
+    with transaction.atomic():
+        officer, _created = Officer.objects.update_or_create(
+            user=user, defaults={"bank": bank, "branch": branch, "title": (title or "")[:60]}
+        )
+        record(
+            actor,
+            "finance.officer.assign",
+            officer,
+            detail={"user": user.username, "branch": branch.code if branch else "", "title": title},
+        )
+    return officer
 
 
 # ---------------------------------------------------------------------------- products
@@ -433,10 +488,21 @@ def do_withdraw_loan(actor, loan: Loan) -> Loan:
         return _move(actor, _lock(loan), Loan.Status.WITHDRAWN, {}, [])
 
 
+def _take(actor, loan: Loan) -> list[str]:
+    """The reviewing officer (and their branch) become the loan's handlers."""
+    if not getattr(actor, "is_authenticated", False):
+        return []
+    loan.officer = actor
+    officer = Officer.objects.filter(user=actor, bank_id=loan.bank_id).first()
+    loan.branch_id = officer.branch_id if officer else None
+    return ["officer", "branch"]
+
+
 def do_start_review(actor, loan: Loan) -> Loan:
-    """The bank takes the application into review."""
+    """The bank takes the application into review (the officer and branch are kept)."""
     with transaction.atomic():
-        return _move(actor, _lock(loan), Loan.Status.REVIEW, {}, [])
+        loan = _lock(loan)
+        return _move(actor, loan, Loan.Status.REVIEW, {}, _take(actor, loan))
 
 
 def do_decide_loan(
@@ -453,7 +519,7 @@ def do_decide_loan(
     with transaction.atomic():
         loan = _lock(loan)
         if loan.status == Loan.Status.APPLIED:
-            _move(actor, loan, Loan.Status.REVIEW, {}, [])
+            _move(actor, loan, Loan.Status.REVIEW, {}, _take(actor, loan))
         product = loan.product
         loan.decided_at, loan.decided_by = timezone.now(), actor
         if not approve:

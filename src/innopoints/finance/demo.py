@@ -46,6 +46,13 @@ def build_finance_demo(zone: Zone, bank_code: str = "ccb-sjz") -> None:
     if bank is None or LoanProduct.objects.filter(bank=bank).exists():
         return
     _score_latest_year(zone)
+    branch = actions.do_save_branch(None, bank, "gxq", "高新区支行", zone.region_code, zone)
+    actions.do_save_branch(None, bank, "yuhua", "裕华路支行", zone.region_code, zone)
+    from django.contrib.auth import get_user_model
+
+    officer = get_user_model().objects.filter(username="bank").first()
+    if officer is not None:
+        actions.do_assign_officer(None, officer, bank, branch, "科技金融客户经理")
     base = {
         "amount_min": 10,
         "term_min_months": 6,

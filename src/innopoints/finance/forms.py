@@ -184,3 +184,25 @@ class LicenceForm(forms.Form):
 class LicencePaymentForm(forms.Form):
     paid_on = forms.DateField(widget=DateInput, label=_("Paid on"))
     amount = forms.DecimalField(min_value=0, decimal_places=2, label=_("Amount (10k CNY)"))
+
+
+class BranchForm(forms.Form):
+    code = forms.SlugField(max_length=32, label=_("Code"))
+    name = forms.CharField(max_length=100, label=_("Name"))
+    region_code = forms.CharField(max_length=6, required=False, label=_("Region code"))
+    zone = forms.ModelChoiceField(queryset=None, required=False, label=_("Zone"))
+
+    def __init__(self, *args, zones=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].queryset = zones
+
+
+class OfficerForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=None, label=_("User"))
+    branch = forms.ModelChoiceField(queryset=None, required=False, label=_("Branch"))
+    title = forms.CharField(max_length=60, required=False, label=_("Title"))
+
+    def __init__(self, *args, users=None, branches=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = users
+        self.fields["branch"].queryset = branches

@@ -52,6 +52,46 @@ class Consent(models.Model):
         return self.revoked_at is None and self.valid_from <= today <= self.valid_until
 
 
+class Branch(models.Model):
+    """A branch (分支机构) of a bank, optionally serving one zone."""
+
+    bank = models.ForeignKey("zones.Bank", on_delete=models.CASCADE, related_name="branches")
+    code = models.SlugField(max_length=32)
+    name = models.CharField(max_length=100)
+    region_code = models.CharField(max_length=6, blank=True)
+    zone = models.ForeignKey(
+        "zones.Zone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["bank_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "code"], name="unique_bank_branch_code")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Officer(models.Model):
+    """A bank user's place in the bank: branch and title (客户经理, 审批人 …)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bank_officer"
+    )
+    bank = models.ForeignKey("zones.Bank", on_delete=models.CASCADE, related_name="officers")
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.SET_NULL, related_name="officers"
+    )
+    title = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["bank_id", "user_id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.branch_id or self.bank_id}"
+
+
 class LoanProduct(models.Model):
     """A bank's loan product with its eligibility rule and credit-line table."""
 
@@ -157,6 +197,12 @@ class Loan(models.Model):
     grade = models.CharField(max_length=32, blank=True)  # the product table's grade
     suggested_line = models.DecimalField(**MONEY, null=True, blank=True)
     applied_at = models.DateTimeField(auto_now_add=True)
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.SET_NULL, related_name="loans"
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # the decision
     amount_approved = models.DecimalField(**MONEY, null=True, blank=True)
     rate = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)

@@ -129,8 +129,39 @@ def consent_revoke(request: HttpRequest, consent_id: int) -> HttpResponse:
 @login_required
 def bank_page(request: HttpRequest) -> HttpResponse:
     """The bank's desk: its products, the consents it holds, applications and loans."""
+    from innopoints.finance.forms import BranchForm, OfficerForm
+
     if bank_id_of(request.user) is None:
         raise PermissionDenied
+    bank = Bank.objects.get(pk=bank_id_of(request.user))
+    which = request.POST.get("form") if request.method == "POST" else None
+    branch_form = BranchForm(
+        request.POST if which == "branch" else None, prefix="br", zones=bank.zones.all()
+    )
+    officer_form = OfficerForm(
+        request.POST if which == "officer" else None,
+        prefix="of",
+        users=access.bank_people(request.user),
+        branches=access.visible_branches(request.user),
+    )
+    if which in ("branch", "officer"):
+        form = branch_form if which == "branch" else officer_form
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if which == "branch":
+                    actions.do_save_branch(
+                        request.user, bank, d["code"], d["name"], d["region_code"], d["zone"]
+                    )
+                else:
+                    actions.do_assign_officer(
+                        request.user, d["user"], bank, d["branch"], d["title"]
+                    )
+            except actions.FinanceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("finance-bank")
     loans = access.visible_loans(request.user)
     status = request.GET.get("status", "")
     if status in Loan.Status.values:
@@ -139,13 +170,18 @@ def bank_page(request: HttpRequest) -> HttpResponse:
         request,
         "finance/bank.html",
         {
-            "bank": Bank.objects.get(pk=bank_id_of(request.user)),
+            "bank": bank,
+            "branches": access.visible_branches(request.user),
+            "people": access.bank_people(request.user),
+            "branch_form": branch_form,
+            "officer_form": officer_form,
             "products": access.visible_products(request.user),
             "consents": access.consenting_enterprises(request.user).count(),
             "loans": Paginator(loans, PAGE_SIZE).get_page(request.GET.get("page")),
             "status": status,
             "statuses": Loan.Status.choices,
         },
+        status=400 if which else 200,
     )
 
 
