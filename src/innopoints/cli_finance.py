@@ -130,6 +130,29 @@ def credit(
             typer.echo(f"{i}. {step}")
 
 
+def loans_overdue(
+    on: Annotated[
+        str | None, typer.Option("--on", help="Date (YYYY-MM-DD; default today).")
+    ] = None,
+) -> None:
+    """Mark overdue every running loan with an instalment due before the date and unpaid."""
+    import datetime as dt
+
+    from innopoints.cli import setup_django
+
+    try:
+        day = dt.date.fromisoformat(on) if on else None
+    except ValueError:
+        _fail(f"--on: not a date / 日期无效: {on}")
+    setup_django()
+    from innopoints.finance.access import today
+    from innopoints.finance.actions import do_flag_overdue_loans
+
+    flagged = do_flag_overdue_loans(None, day or today())
+    typer.echo(f"{len(flagged)} loans marked overdue" + (f": {flagged}" if flagged else ""))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `credit` to the main app."""
+    """Add `credit` and `loans-overdue` to the main app."""
     app.command("credit")(credit)
+    app.command("loans-overdue")(loans_overdue)

@@ -400,3 +400,30 @@ def test_bad_eligibility_rule_is_refused(users, bank, product):
     data["eligibility"] = {">=": [{"field": "no_such_field"}, 1]}
     with pytest.raises(actions.FinanceError, match="eligibility"):
         actions.do_save_product(users["bank"], bank, data, product)
+
+
+def test_daily_batch_flags_overdue_loans(users, firms, bank, scored, product):
+    from typer.testing import CliRunner
+
+    from innopoints.cli import app
+    from innopoints.finance.models import Installment
+
+    loan = run_loan(users, firms, product, amount=120)
+    assert actions.do_flag_overdue_loans(None, today()) == []  # nothing due yet
+    # two instalments fell due before today and are unpaid
+    for n in (1, 2):
+        Installment.objects.filter(loan=loan, number=n).update(
+            due_on=today() - dt.timedelta(days=3 - n)
+        )
+    result = CliRunner().invoke(app, ["loans-overdue", "--on", today().isoformat()])
+    assert result.exit_code == 0 and "1 loans marked overdue" in result.output
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.OVERDUE
+    # paying what is due brings it back to running
+    with pytest.raises(actions.FinanceError, match="future"):
+        actions.do_record_repayment(users["bank"], loan, today() + dt.timedelta(days=9), 20)
+    actions.do_record_repayment(users["bank"], loan, today(), 20)
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.DISBURSED
+    bad = CliRunner().invoke(app, ["loans-overdue", "--on", "yesterday"])
+    assert bad.exit_code == 2

@@ -629,6 +629,8 @@ def do_record_repayment(
             raise FinanceError(
                 f"paid_on：早于放款日 / before the disbursement ({paid_on})", "paid_on"
             )
+        if paid_on > access.today() + dt.timedelta(days=1):
+            raise FinanceError(f"paid_on：在未来 / in the future ({paid_on})", "paid_on")
         if principal > loan.outstanding:
             raise FinanceError(
                 f"principal：超过未还本金 {loan.outstanding} 万元 / above the outstanding "
@@ -672,6 +674,8 @@ def _late(loan: Loan, on: dt.date) -> bool:
 
 def do_mark_overdue(actor, loan: Loan, on: dt.date) -> Loan:
     """The bank marks a loan overdue: an installment due before `on` is unpaid."""
+    if on > access.today() + dt.timedelta(days=1):
+        raise FinanceError(f"on：在未来 / in the future ({on})", "on")
     with transaction.atomic():
         loan = _lock(loan)
         if loan.status == Loan.Status.DISBURSED and not _late(loan, on):
@@ -686,8 +690,8 @@ def do_mark_default(actor, loan: Loan, on: dt.date) -> Loan:
     loan's claim on its risk pool is computed."""
     with transaction.atomic():
         loan = _lock(loan)
-        if on < (loan.disbursed_on or on):
-            raise FinanceError(f"on：早于放款日 / before the disbursement ({on})", "on")
+        if on < (loan.disbursed_on or on) or on > access.today() + dt.timedelta(days=1):
+            raise FinanceError(f"on：日期无效 / invalid date ({on})", "on")
         loan.defaulted_on, loan.loss = on, loan.outstanding
         _move(
             actor,
@@ -1181,3 +1185,23 @@ def do_record_licence_payment(actor, licence: LicenceBack, paid_on: dt.date, amo
             detail={"paid_on": paid_on, "amount": amount},
         )
     return payment
+
+
+def do_flag_overdue_loans(actor, on: dt.date) -> list[int]:
+    """Mark overdue every running loan with an instalment due before `on` and unpaid (the
+    daily batch); returns the ids of the loans flagged."""
+    late = (
+        Installment.objects.filter(
+            loan__status=Loan.Status.DISBURSED, due_on__lt=on, paid__lt=F("principal")
+        )
+        .values_list("loan_id", flat=True)
+        .distinct()
+    )
+    flagged = []
+    for loan in Loan.objects.filter(pk__in=list(late)).order_by("pk"):
+        with transaction.atomic():
+            loan = _lock(loan)
+            if loan.status == Loan.Status.DISBURSED:
+                _move(actor, loan, Loan.Status.OVERDUE, {"on": on, "batch": True}, [])
+                flagged.append(loan.pk)
+    return flagged
