@@ -39,8 +39,9 @@ def test_bank_system_flow_over_the_api(client, users, firms, bank, scored, produ
     assert (
         client.get(f"/api/finance/products/{product.pk}/lines/{PEER}", **banker).status_code == 404
     )
-    # the consented portrait
-    assert client.get(f"/api/portrait/{OWN}/2024", **banker).status_code in (200, 404)
+    # the consented portrait (and not another firm's)
+    assert client.get(f"/api/portrait/{OWN}/2024", **banker).status_code == 200
+    assert client.get(f"/api/portrait/{PEER}/2024", **banker).status_code == 404
     # apply, decide, disburse, repay
     r = client.post(
         "/api/finance/loans",
@@ -82,6 +83,27 @@ def test_bank_system_flow_over_the_api(client, users, firms, bank, scored, produ
         **banker,
     )
     assert r.json()["status"] == "disbursed"
+    from innopoints.finance.actions import do_create_risk_pool
+
+    pool = do_create_risk_pool(
+        users["admin"], firms[OWN].zone, {"name": "池", "size": 50, "per_loan_cap": 100}
+    )
+    over = client.post(
+        f"/api/finance/loans/{loan}/cover",
+        {"pool": pool.pk},
+        content_type="application/json",
+        **banker,
+    )
+    assert over.status_code == 409  # 0.9 × 100 = 90 > 50
+    pool.size = 500
+    pool.save()
+    cover = client.post(
+        f"/api/finance/loans/{loan}/cover",
+        {"pool": pool.pk},
+        content_type="application/json",
+        **banker,
+    )
+    assert cover.status_code == 200 and cover.json()["case"] == "first_loan"
     # the firm cannot record repayments; the bank can
     payment = {"paid_on": today().isoformat(), "principal": 100}
     assert (

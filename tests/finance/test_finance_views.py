@@ -149,3 +149,9 @@ def test_branches_officers_and_the_reviewing_officer(
     # a user of another bank cannot be assigned
     with pytest.raises(actions.FinanceError):
         actions.do_assign_officer(users["bank"], users["admin"], bank, branch)
+
+
+def test_pledge_and_licence_lists_export(users, firms, client_for):
+    for url in ("/finance/pledges/?export=xlsx", "/finance/licences/?export=xlsx"):
+        response = client_for("admin").get(url)
+        assert response.status_code == 200 and response.content[:2] == b"PK", url

@@ -481,6 +481,36 @@ def change_loan_status(request: HttpRequest, loan_id: int, payload: StatusIn):
     return _call(actions.do_mark_default, request.user, loan, on)
 
 
+class CoverIn(Schema):
+    pool: int
+
+
+class CoverOut(Schema):
+    loan: int
+    pool: int
+    case: str
+    ratio: float
+    committed: float
+    covered_until: dt.date
+
+
+@router.post("/loans/{loan_id}/cover", response=CoverOut)
+def cover_loan(request: HttpRequest, loan_id: int, payload: CoverIn):
+    """The lending bank puts a running loan under a risk pool of its zone (409 when the
+    pool cannot hold the commitment)."""
+    loan = _bank_loan(request, loan_id)
+    pool = access.get_visible_risk_pool(request.user, payload.pool)
+    cover = _call(actions.do_cover_loan, request.user, pool, loan)
+    return {
+        "loan": cover.loan_id,
+        "pool": cover.pool_id,
+        "case": cover.case,
+        "ratio": cover.ratio,
+        "committed": cover.committed,
+        "covered_until": cover.covered_until,
+    }
+
+
 # ---------------------------------------------------------------------------- pools, pledges
 
 

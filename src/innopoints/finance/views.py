@@ -706,9 +706,40 @@ def pledges_page(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         except Http404:
             form.add_error("uscc", _("Enterprise not found or no consent."))
-    pledges = Paginator(
-        access.visible_pledges(request.user).prefetch_related("items__item"), PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    all_pledges = access.visible_pledges(request.user).prefetch_related("items__item")
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response(
+            "pledges",
+            [
+                str(h)
+                for h in (
+                    _("Registration number"),
+                    _("Registration date"),
+                    _("Pledgor"),
+                    _("USCC"),
+                    _("Pledgee"),
+                    _("IP items"),
+                    _("Pledged value (10k CNY)"),
+                    _("Loan amount (10k CNY)"),
+                    _("Released"),
+                )
+            ],
+            [
+                [
+                    p.registration_no,
+                    p.registered_on,
+                    p.enterprise.name,
+                    p.enterprise.uscc,
+                    p.bank.name,
+                    ", ".join(i.item.number for i in p.items.all()),
+                    float(p.pledged_value),
+                    float(p.loan_amount),
+                    p.released_on,
+                ]
+                for p in all_pledges[:100_000]
+            ],
+        )
+    pledges = Paginator(all_pledges, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "finance/pledges.html",
@@ -765,6 +796,35 @@ def licences_page(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Licence-back contract recorded."))
                 return redirect("finance-licence", licence.pk)
+    if request.GET.get("export") == "xlsx":
+        rows = []
+        for lic in access.visible_licences(request.user)[:100_000]:
+            pos = actions.licence_position(lic)
+            rows.append(
+                [
+                    lic.contract_no,
+                    lic.enterprise.name,
+                    lic.enterprise.uscc,
+                    lic.financier,
+                    float(lic.licence_fee),
+                    lic.paid_on,
+                    float(pos["total"]),
+                    float(pos["paid"]),
+                    float(pos["arrears"]),
+                ]
+            )
+        headers = (
+            _("Contract number"),
+            _("Enterprise"),
+            _("USCC"),
+            _("Financier"),
+            _("Licence fee (10k CNY)"),
+            _("Fee paid on"),
+            _("Usage fees"),
+            _("Paid"),
+            _("Arrears"),
+        )
+        return xlsx_response("licences", [str(h) for h in headers], rows)
     licences = Paginator(access.visible_licences(request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
