@@ -19,8 +19,8 @@ class ConsentForm(forms.Form):
     bank = forms.ModelChoiceField(
         queryset=None, required=False, label=_("Bank"), empty_label=_("All partner banks")
     )
-    valid_from = forms.DateField(label=_("From"), widget=DateInput)
-    valid_until = forms.DateField(label=_("Until"), widget=DateInput)
+    valid_from = forms.DateField(label=_("Valid from"), widget=DateInput)
+    valid_until = forms.DateField(label=_("Valid until"), widget=DateInput)
 
     def __init__(self, *args, banks=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -200,7 +200,7 @@ class BranchForm(forms.Form):
 class OfficerForm(forms.Form):
     user = forms.ModelChoiceField(queryset=None, label=_("User"))
     branch = forms.ModelChoiceField(queryset=None, required=False, label=_("Branch"))
-    title = forms.CharField(max_length=60, required=False, label=_("Title"))
+    title = forms.CharField(max_length=60, required=False, label=_("Job title"))
 
     def __init__(self, *args, users=None, branches=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
