@@ -555,15 +555,35 @@ def stats_page(request: HttpRequest) -> HttpResponse:
     if not zones.exists():
         raise PermissionDenied
     frame = stats.loan_frame(access.visible_loans(request.user))
+    defaults = stats.default_rates(frame)
+    by_bank = stats.financed_by(frame, "bank")
+    bands = sorted(set(defaults.get_column("band").to_list()))
+    years = sorted({y for y in defaults.get_column("year").to_list() if y is not None})
+    rate = {(r["band"], r["year"]): r["rate"] for r in defaults.to_dicts()}
+    charts = {
+        "bands": bands,
+        "years": [
+            {
+                "year": y,
+                "rates": [
+                    None if (b, y) not in rate else round(rate[(b, y)] * 100, 2) for b in bands
+                ],
+            }
+            for y in years
+        ],
+        "banks": by_bank.get_column("bank").to_list(),
+        "amounts": by_bank.get_column("amount").to_list(),
+    }
     return render(
         request,
         "finance/stats.html",
         {
+            "charts": charts,
             "totals": stats.totals(frame),
-            "by_bank": stats.financed_by(frame, "bank").to_dicts(),
+            "by_bank": by_bank.to_dicts(),
             "by_product": stats.financed_by(frame, "product").to_dicts(),
             "by_band": stats.financed_by(frame, "band").to_dicts(),
-            "defaults": stats.default_rates(frame).to_dicts(),
+            "defaults": defaults.to_dicts(),
             "pledges": stats.pledge_stats(access.visible_pledges(request.user)).to_dicts(),
             "pools": [
                 (p, actions.pool_position(p)) for p in access.visible_risk_pools(request.user)
