@@ -10,6 +10,7 @@ import calendar
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -1205,3 +1206,132 @@ def do_flag_overdue_loans(actor, on: dt.date) -> list[int]:
                 _move(actor, loan, Loan.Status.OVERDUE, {"on": on, "batch": True}, [])
                 flagged.append(loan.pk)
     return flagged
+
+
+# ---------------------------------------------------------------------------- loan history
+
+
+@dataclass
+class HistoryOutcome:
+    """What an import of loan history did (nothing written when `errors`)."""
+
+    read: int
+    created: int
+    skipped: int
+    errors: list[str]
+
+
+def do_import_loan_history(actor, bank: Bank, data: bytes, file_name: str) -> HistoryOutcome:
+    """Load the bank's book of past loans (see `finance.history`): strict (any problem
+    writes nothing), idempotent (rows already imported are skipped), audited."""
+    from innopoints.finance.history import HistoryFileError, check, read_table
+
+    try:
+        raw = read_table(data, file_name)
+        firms = dict(Enterprise.objects.filter(zone__in=bank.zones.all()).values_list("uscc", "id"))
+        products = dict(LoanProduct.objects.filter(bank=bank).values_list("code", "id"))
+        checked = check(raw, firms, products, access.today())
+    except HistoryFileError as exc:
+        raise FinanceError(str(exc), "file") from exc
+    if checked.errors:
+        return HistoryOutcome(checked.read, 0, 0, checked.errors)
+    rows = checked.rows
+    seen = set(
+        Loan.objects.filter(bank=bank, imported=True).values_list(
+            "enterprise_id", "product_id", "disbursed_on"
+        )
+    )
+    zones = dict(
+        Enterprise.objects.filter(pk__in=rows["enterprise_id"].to_list()).values_list(
+            "id", "zone_id"
+        )
+    )
+    tz = timezone.get_current_timezone()
+    loans, schedules = [], []
+    for r in rows.iter_rows(named=True):
+        if (r["enterprise_id"], r["product_id"], r["disbursed_on"]) in seen:
+            continue
+        amount = money(r["amount"], "amount")
+        repaid = (
+            amount
+            if r["status"] == "repaid"
+            else money(r["principal_repaid"], "principal_repaid", positive=False)
+        )
+        start = dt.datetime.combine(r["disbursed_on"], dt.time(9), tzinfo=tz)
+        loan = Loan(
+            enterprise_id=r["enterprise_id"],
+            zone_id=zones[r["enterprise_id"]],
+            bank=bank,
+            product_id=r["product_id"],
+            status=r["status"],
+            amount_requested=amount,
+            term_months=r["term_months"],
+            purpose="历史贷款导入 / imported history",
+            credit_share=Decimal(str(r["credit_share"])).quantize(Decimal("0.001")),
+            points=r["points"],
+            band=r["band"][:32],
+            grade=r["grade"][:32],
+            applied_at=start,
+            imported=True,
+            amount_approved=amount,
+            rate=Decimal(str(r["rate"])).quantize(Decimal("0.001")),
+            term_approved_months=r["term_months"],
+            decided_at=start,
+            amount_disbursed=amount,
+            disbursed_on=r["disbursed_on"],
+            maturity_on=add_months(r["disbursed_on"], r["term_months"]),
+            principal_repaid=repaid,
+            settled_on=r["settled_on"] if r["status"] == "repaid" else None,
+            defaulted_on=r["defaulted_on"] if r["status"] == "defaulted" else None,
+            loss=amount - repaid if r["status"] == "defaulted" else None,
+        )
+        loans.append(loan)
+        if r["status"] in ("disbursed", "overdue"):
+            schedules.append((loan, repaid))
+    with transaction.atomic():
+        Loan.objects.bulk_create(loans)
+        installments = []
+        for loan, repaid in schedules:
+            left = repaid
+            for n, due, principal, interest in schedule(
+                loan.amount_disbursed, loan.rate, loan.term_approved_months, loan.disbursed_on
+            ):
+                paid = min(left, principal)
+                left -= paid
+                installments.append(
+                    Installment(
+                        loan=loan,
+                        number=n,
+                        due_on=due,
+                        principal=principal,
+                        interest=interest,
+                        paid=paid,
+                    )
+                )
+        Installment.objects.bulk_create(installments, batch_size=2000)
+        record_many(
+            [
+                build_event(
+                    actor,
+                    "finance.loan.imported",
+                    loan,
+                    zone=Zone(pk=loan.zone_id),
+                    detail={"status": loan.status, "amount": loan.amount_disbursed},
+                )
+                for loan in loans
+            ]
+        )
+        record(
+            actor,
+            "finance.loan.import",
+            None,
+            object_type="finance.loanimport",
+            object_repr=file_name[:200],
+            detail={
+                "bank": bank.code,
+                "read": checked.read,
+                "created": len(loans),
+                "skipped": rows.height - len(loans),
+            },
+        )
+    return HistoryOutcome(checked.read, len(loans), rows.height - len(loans), [])

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from innopoints.accounts.api import ApiError
@@ -509,6 +510,35 @@ def cover_loan(request: HttpRequest, loan_id: int, payload: CoverIn):
         "committed": cover.committed,
         "covered_until": cover.covered_until,
     }
+
+
+class HistoryOut(Schema):
+    read: int
+    created: int
+    skipped: int
+    errors: list[str]
+
+
+@router.post("/loan-history", response={200: HistoryOut, 400: HistoryOut})
+def import_loan_history(request: HttpRequest, file: File[UploadedFile]):
+    """The bank loads its book of past loans (.xlsx or .csv; see docs/finance.md): strict
+    (any problem imports nothing and answers 400 with every problem), idempotent."""
+    from innopoints.accounts.access import bank_id_of
+    from innopoints.zones.models import Bank
+
+    bank = Bank.objects.filter(pk=bank_id_of(request.user)).first()
+    if bank is None:
+        raise PermissionDenied("only a bank imports its loan history")
+    outcome = _call(
+        actions.do_import_loan_history, request.user, bank, file.read(), file.name or "upload"
+    )
+    body = {
+        "read": outcome.read,
+        "created": outcome.created,
+        "skipped": outcome.skipped,
+        "errors": outcome.errors,
+    }
+    return Status(400 if outcome.errors else 200, body)
 
 
 # ---------------------------------------------------------------------------- pools, pledges

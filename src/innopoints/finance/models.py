@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -196,7 +197,8 @@ class Loan(models.Model):
     band = models.CharField(max_length=32, blank=True)
     grade = models.CharField(max_length=32, blank=True)  # the product table's grade
     suggested_line = models.DecimalField(**MONEY, null=True, blank=True)
-    applied_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(default=timezone.now)
+    imported = models.BooleanField(default=False)  # history loaded from the bank's book
     branch = models.ForeignKey(
         Branch, null=True, blank=True, on_delete=models.SET_NULL, related_name="loans"
     )

@@ -144,6 +144,27 @@ def bank_page(request: HttpRequest) -> HttpResponse:
         users=access.bank_people(request.user),
         branches=access.visible_branches(request.user),
     )
+    history_errors: list[str] = []
+    if which == "history":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise actions.FinanceError(_("Choose a file."), "file")
+            outcome = actions.do_import_loan_history(
+                request.user, bank, upload.read(), upload.name or "upload"
+            )
+        except actions.FinanceError as exc:
+            history_errors = [str(exc)]
+        else:
+            if outcome.errors:
+                history_errors = outcome.errors
+            else:
+                messages.success(
+                    request,
+                    _("Loan history: %(created)s loans imported, %(skipped)s already there.")
+                    % {"created": outcome.created, "skipped": outcome.skipped},
+                )
+                return redirect("finance-bank")
     if which in ("branch", "officer"):
         form = branch_form if which == "branch" else officer_form
         if form.is_valid():
@@ -174,6 +195,8 @@ def bank_page(request: HttpRequest) -> HttpResponse:
             "branches": access.visible_branches(request.user),
             "people": access.bank_people(request.user),
             "branch_form": branch_form,
+            "history_errors": history_errors[:200],
+            "history_more": max(0, len(history_errors) - 200),
             "officer_form": officer_form,
             "products": access.visible_products(request.user),
             "consents": access.consenting_enterprises(request.user).count(),
