@@ -449,8 +449,21 @@ def do_apply_loan(
     if not (purpose or "").strip():
         raise FinanceError("purpose：请填写用途 / the purpose is required", "purpose")
     share = _ratio(credit_share, "credit_share")
-    open_states = [Loan.Status.APPLIED, Loan.Status.REVIEW, Loan.Status.APPROVED]
     row = firm_line(product, enterprise)
+    try:
+        return _create_application(
+            actor, enterprise, product, amount, term_months, purpose, contact, share, row
+        )
+    except IntegrityError as exc:  # a concurrent application for the same product
+        raise FinanceConflict(
+            "该产品已有在办申请 / an application for this product is open"
+        ) from exc
+
+
+def _create_application(
+    actor, enterprise, product, amount, term_months, purpose, contact, share, row
+) -> Loan:
+    open_states = [Loan.Status.APPLIED, Loan.Status.REVIEW, Loan.Status.APPROVED]
     with transaction.atomic():
         if Loan.objects.filter(
             enterprise=enterprise, product=product, status__in=open_states

@@ -237,6 +237,11 @@ class Loan(models.Model):
             models.CheckConstraint(
                 condition=Q(principal_repaid__gte=0), name="loan_repaid_nonnegative"
             ),
+            models.UniqueConstraint(
+                fields=["enterprise", "product"],
+                condition=Q(status__in=["applied", "review", "approved"]),
+                name="one_open_application_per_product",
+            ),
         ]
 
     def __str__(self) -> str:
