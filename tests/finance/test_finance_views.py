@@ -155,3 +155,12 @@ def test_pledge_and_licence_lists_export(users, firms, client_for):
     for url in ("/finance/pledges/?export=xlsx", "/finance/licences/?export=xlsx"):
         response = client_for("admin").get(url)
         assert response.status_code == 200 and response.content[:2] == b"PK", url
+
+
+def test_bank_home_counts_the_firms_it_may_read(users, firms, bank, client_for):
+    actions.do_grant_consent(
+        users["enterprise"], firms[OWN], bank, today(), today() + dt.timedelta(days=5)
+    )
+    page = client_for("bank").get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert "/finance/bank/" in page.content.decode()
