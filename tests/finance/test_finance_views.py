@@ -164,3 +164,37 @@ def test_bank_home_counts_the_firms_it_may_read(users, firms, bank, client_for):
     page = client_for("bank").get("/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     assert "/finance/bank/" in page.content.decode()
+
+
+def test_bank_creates_and_edits_a_product_on_its_page(users, bank, product, client_for):
+    import json
+
+    from innopoints.engine.credit import DEFAULT_TABLE
+
+    banker = client_for("bank")
+    data = {
+        "code": "kjd",
+        "name": "科技贷",
+        "kind": "points_credit",
+        "amount_min": "10",
+        "amount_max": "500",
+        "term_min_months": "6",
+        "term_max_months": "24",
+        "rate_min": "3.5",
+        "rate_max": "5",
+        "credit_table": json.dumps(DEFAULT_TABLE),
+        "eligibility": "",
+        "ltv_max": "",
+        "active": "on",
+    }
+    assert banker.post("/finance/products/new/", data).status_code == 302
+    bad = banker.post("/finance/products/new/", {**data, "code": "x2", "credit_table": "{"})
+    assert bad.status_code == 400
+    clash = banker.post(f"/finance/products/{product.pk}/edit/", {**data, "code": "kjd"})
+    assert clash.status_code == 400 and "code exists" in clash.content.decode()
+    edited = banker.post(
+        f"/finance/products/{product.pk}/edit/", {**data, "code": "jfd", "name": "新名"}
+    )
+    assert edited.status_code == 302
+    product.refresh_from_db()
+    assert product.name == "新名"

@@ -282,6 +282,8 @@ def do_save_product(actor, bank: Bank, data: dict[str, Any], product: LoanProduc
             product = LoanProduct.objects.create(bank=bank, **data)
             record(actor, "finance.product.create", product, detail={"bank": bank.code})
             return product
+        if LoanProduct.objects.filter(bank=bank, code=data["code"]).exclude(pk=product.pk).exists():
+            raise FinanceConflict(f"code：产品代码已存在 / code exists ({data['code']})")
         before = {f: getattr(product, f) for f in PRODUCT_FIELDS}
         for key, value in data.items():
             setattr(product, key, value)
