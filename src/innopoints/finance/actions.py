@@ -534,6 +534,10 @@ def do_decide_loan(
     """Approve with amount, rate and term, or reject with a reason (from applied or review)."""
     with transaction.atomic():
         loan = _lock(loan)
+        if loan.status not in (Loan.Status.APPLIED, Loan.Status.REVIEW):
+            raise FinanceConflict(
+                f"贷款状态为 {loan.status}，不能审批 / a {loan.status} loan cannot be decided"
+            )
         if loan.status == Loan.Status.APPLIED:
             _move(actor, loan, Loan.Status.REVIEW, {}, _take(actor, loan))
         product = loan.product
