@@ -41,6 +41,8 @@ def visible_enterprises(user) -> QuerySet[Enterprise]:
 
 def get_visible_enterprise(user, uscc: str) -> Enterprise:
     """One enterprise the user may read, or 404; a bank user's read is audited."""
+    if "\x00" in uscc:  # PostgreSQL refuses NUL in text; no USCC contains one
+        raise Http404("enterprise not found")
     if role_of(user) == Role.BANK:
         from innopoints.finance.access import bank_enterprises  # finance builds on this app
 

@@ -92,6 +92,11 @@ def _ratio(value: Any, field: str) -> Decimal:
     return ratio.quantize(Decimal("0.001"))
 
 
+def text(value: Any, limit: int = 200) -> str:
+    """User text as stored: NUL characters dropped (PostgreSQL refuses them), trimmed, cut."""
+    return str(value or "").replace("\x00", "").strip()[:limit]
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """`day` plus whole months (the last day of a shorter month)."""
     month = day.month - 1 + months
@@ -172,8 +177,8 @@ def do_save_branch(
     actor, bank: Bank, code: str, name: str, region_code: str = "", zone=None
 ) -> Branch:
     """Create or rename one of the bank's branches."""
-    code = (code or "").strip().lower()
-    if not code or not (name or "").strip():
+    code, name = text(code, 32).lower(), text(name, 100)
+    if not code or not name:
         raise FinanceError("code/name：必填 / required", "code")
     if region_code and not (len(region_code) == 6 and region_code.isdigit()):
         raise FinanceError(
@@ -185,7 +190,7 @@ def do_save_branch(
         branch, created = Branch.objects.update_or_create(
             bank=bank,
             code=code,
-            defaults={"name": name.strip()[:100], "region_code": region_code, "zone": zone},
+            defaults={"name": name, "region_code": text(region_code, 6), "zone": zone},
         )
         record(
             actor,
@@ -207,7 +212,7 @@ def do_assign_officer(actor, user, bank: Bank, branch: Branch | None, title: str
         raise FinanceError("branch：不是本行分支 / not a branch of the bank", "branch")
     with transaction.atomic():
         officer, _created = Officer.objects.update_or_create(
-            user=user, defaults={"bank": bank, "branch": branch, "title": (title or "")[:60]}
+            user=user, defaults={"bank": bank, "branch": branch, "title": text(title, 60)}
         )
         record(
             actor,
@@ -448,7 +453,8 @@ def do_apply_loan(
             f"(got {term_months})",
             "term_months",
         )
-    if not (purpose or "").strip():
+    purpose, contact = text(purpose, 200), text(contact, 60)
+    if not purpose:
         raise FinanceError("purpose：请填写用途 / the purpose is required", "purpose")
     share = _ratio(credit_share, "credit_share")
     row = firm_line(product, enterprise)
@@ -479,8 +485,8 @@ def _create_application(
             product=product,
             amount_requested=amount,
             term_months=term_months,
-            purpose=purpose.strip()[:200],
-            contact=(contact or "")[:60],
+            purpose=purpose,
+            contact=contact,
             credit_share=share,
             score_year=row.get("year") if row else None,
             points=row.get("total") if row else None,
@@ -543,9 +549,10 @@ def do_decide_loan(
         product = loan.product
         loan.decided_at, loan.decided_by = timezone.now(), actor
         if not approve:
-            if not (reason or "").strip():
+            reason = text(reason, 300)
+            if not reason:
                 raise FinanceError("reason：拒绝须说明理由 / a rejection needs a reason", "reason")
-            loan.reject_reason = reason.strip()[:300]
+            loan.reject_reason = reason
             return _move(
                 actor,
                 loan,
@@ -768,7 +775,8 @@ def do_create_risk_pool(actor, zone, data: dict[str, Any]) -> RiskPool:
             )
     if not 1 <= int(data.get("max_years", 2)) <= 10:
         raise FinanceError("max_years：须在 1–10 年之间 / must be within 1–10", "max_years")
-    if not (data.get("name") or "").strip():
+    data["name"] = text(data.get("name"), 100)
+    if not data["name"]:
         raise FinanceError("name：请填写名称 / the name is required", "name")
     with transaction.atomic():
         pool = RiskPool.objects.create(zone=zone, **data)
@@ -917,10 +925,10 @@ def do_register_ip(
     legal_status: str = IPItem.LegalStatus.VALID,
 ) -> IPItem:
     """Record one of the firm's patents, trademarks or software copyrights."""
-    number = (number or "").strip().upper()
+    number, title = text(number, 40).upper(), text(title, 200)
     if kind not in IP_KINDS:
         raise FinanceError(f"kind：未知知识产权类型 / unknown IP type ({kind!r})", "kind")
-    if not number or not (title or "").strip():
+    if not number or not title:
         raise FinanceError("number/title：编号和名称必填 / number and title are required", "number")
     if legal_status not in IPItem.LegalStatus.values:
         raise FinanceError(f"legal_status：无效 / invalid ({legal_status!r})", "legal_status")
@@ -932,9 +940,9 @@ def do_register_ip(
                 enterprise=enterprise,
                 kind=kind,
                 number=number,
-                title=title.strip()[:200],
+                title=title,
                 granted_on=granted_on,
-                ipc_class=(ipc_class or "")[:20],
+                ipc_class=text(ipc_class, 20),
                 legal_status=legal_status,
             )
             record(actor, "finance.ip.register", item, zone=enterprise.zone, detail={"kind": kind})
@@ -954,7 +962,11 @@ def do_add_valuation(
         raise FinanceError(f"valued_on：在未来 / in the future ({valued_on})", "valued_on")
     with transaction.atomic():
         valuation = Valuation.objects.create(
-            item=item, source=source, value=value, valued_on=valued_on, appraiser=appraiser[:100]
+            item=item,
+            source=source,
+            value=value,
+            valued_on=valued_on,
+            appraiser=text(appraiser, 100),
         )
         record(
             actor,
@@ -1011,7 +1023,8 @@ def do_register_pledge(
             f"loan_amount：超过产品上限 {product.amount_max} / above the product maximum",
             "loan_amount",
         )
-    if not (registration_no or "").strip():
+    registration_no = text(registration_no, 40)
+    if not registration_no:
         raise FinanceError("registration_no：必填 / required", "registration_no")
     check = pledge_check(product, items, amount)
     if not check["fits"]:
@@ -1032,7 +1045,7 @@ def do_register_pledge(
                 bank=product.bank,
                 product=product,
                 loan=loan,
-                registration_no=registration_no.strip(),
+                registration_no=registration_no,
                 registered_on=registered_on,
                 loan_amount=amount,
                 pledged_value=sum((r["value"] for r in check["rows"]), Decimal(0)),
@@ -1123,7 +1136,8 @@ def do_create_licence_back(
         raise FinanceError(
             "items：须为该企业的知识产权 / the firm's own IP items are needed", "items"
         )
-    if not (financier or "").strip() or not (contract_no or "").strip():
+    financier, contract_no = text(financier, 100), text(contract_no, 40)
+    if not financier or not contract_no:
         raise FinanceError("financier/contract_no：必填 / required", "contract_no")
     try:
         with transaction.atomic():
@@ -1131,8 +1145,8 @@ def do_create_licence_back(
                 enterprise=enterprise,
                 zone=enterprise.zone,
                 bank=bank,
-                financier=financier.strip()[:100],
-                contract_no=contract_no.strip(),
+                financier=financier,
+                contract_no=contract_no,
                 licence_fee=fee,
                 paid_on=paid_on,
                 fee_rate=rate,
@@ -1288,8 +1302,8 @@ def do_import_loan_history(actor, bank: Bank, data: bytes, file_name: str) -> Hi
             purpose="历史贷款导入 / imported history",
             credit_share=Decimal(str(r["credit_share"])).quantize(Decimal("0.001")),
             points=r["points"],
-            band=r["band"][:32],
-            grade=r["grade"][:32],
+            band=text(r["band"], 32),
+            grade=text(r["grade"], 32),
             applied_at=start,
             imported=True,
             amount_approved=amount,

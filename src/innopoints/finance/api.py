@@ -18,6 +18,7 @@ from innopoints.accounts.api import ApiError
 from innopoints.engine.credit import explain
 from innopoints.enterprises.access import get_visible_enterprise, note_read
 from innopoints.finance import access, actions, credit
+from innopoints.finance.models import Loan
 from innopoints.finance.ratelimit import TokenRateLimit
 
 router = Router(tags=["finance"], throttle=[TokenRateLimit()])
@@ -250,7 +251,7 @@ def grant_consent(request: HttpRequest, payload: ConsentIn):
         raise PermissionDenied("only the firm grants consent")
     bank = None
     if payload.bank:
-        bank = access.banks_for_consent(firm).filter(code=payload.bank).first()
+        bank = access.banks_for_consent(firm).filter(code=actions.text(payload.bank, 32)).first()
         if bank is None:
             raise ApiError(
                 400, f"bank：未知合作银行 / unknown partner bank ({payload.bank})", "invalid"
@@ -383,8 +384,10 @@ def calibrate_product(request: HttpRequest, product_id: int, payload: Calibratio
 def list_loans(request: HttpRequest, status: str = ""):
     """Loans in the caller's scope, newest first; `status` filters."""
     qs = access.visible_loans(request.user)
-    if status:
+    if status in Loan.Status.values:
         qs = qs.filter(status=status)
+    elif status:
+        qs = qs.none()
     return qs.order_by("-applied_at", "-id")
 
 
