@@ -211,3 +211,18 @@ def test_every_role_against_every_finance_endpoint(client_for, placeholders, pat
     for role, status in expected.items():
         response = client_for(role).get(url)
         assert response.status_code == status, f"{role} GET {url}: {response.status_code}"
+
+
+def test_nul_characters_never_reach_the_database(client, users, firms, bank, scored, product):
+    from innopoints.finance.models import Loan
+
+    firm = bearer(make_token(users["enterprise"]))
+    r = client.post(
+        "/api/finance/loans",
+        {"product": product.pk, "amount": 50, "term_months": 12, "purpose": "设备\x00采购"},
+        content_type="application/json",
+        **firm,
+    )
+    assert r.status_code == 201 and Loan.objects.get().purpose == "设备采购"
+    assert client.get("/api/finance/loans?status=%00", **firm).json()["count"] == 0
+    assert client.get(f"/api/finance/products/{product.pk}/lines/A%00B", **firm).status_code == 404
