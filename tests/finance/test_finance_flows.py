@@ -427,3 +427,16 @@ def test_daily_batch_flags_overdue_loans(users, firms, bank, scored, product):
     assert loan.status == Loan.Status.DISBURSED
     bad = CliRunner().invoke(app, ["loans-overdue", "--on", "yesterday"])
     assert bad.exit_code == 2
+
+
+def test_zone_sees_consents_in_force_per_bank(users, firms, bank, client_for):
+    grant(users, firms, bank)
+    actions.do_grant_consent(
+        users["enterprise"], firms[OWN], None, today(), today() + dt.timedelta(days=3)
+    )
+    counts = access.consent_counts(users["admin"])
+    assert {(c["bank__name"], c["firms"]) for c in counts} == {(bank.name, 1), (None, 1)}
+    assert access.consent_counts(users["other_admin"]) == []
+    assert access.consent_counts(users["bank"]) == []
+    page = client_for("supervisor").get("/finance/stats/")
+    assert page.status_code == 200 and bank.name in page.content.decode()

@@ -129,6 +129,22 @@ def visible_consents(user) -> QuerySet[Consent]:
     return qs.none()
 
 
+def consent_counts(user) -> list[dict]:
+    """Firms with a consent in force, per bank ('' = all partner banks), in the zones an
+    admin or supervisor oversees."""
+    from django.db.models import Count
+
+    if role_of(user) not in (Role.ZONE_ADMIN, Role.SUPERVISOR):
+        return []
+    return list(
+        valid_consents()
+        .filter(enterprise__zone_id__in=overseen_zone_ids(user))
+        .values("bank__name")
+        .annotate(firms=Count("enterprise", distinct=True))
+        .order_by("-firms", "bank__name")
+    )
+
+
 def get_visible_consent(user, pk: int) -> Consent:
     """One consent the user may read, or 404."""
     consent = visible_consents(user).filter(pk=pk).first()

@@ -602,6 +602,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
         "finance/stats.html",
         {
             "charts": charts,
+            "consents": access.consent_counts(request.user),
             "totals": stats.totals(frame),
             "by_bank": by_bank.to_dicts(),
             "by_product": stats.financed_by(frame, "product").to_dicts(),
