@@ -440,3 +440,23 @@ def test_zone_sees_consents_in_force_per_bank(users, firms, bank, client_for):
     assert access.consent_counts(users["bank"]) == []
     page = client_for("supervisor").get("/finance/stats/")
     assert page.status_code == 200 and bank.name in page.content.decode()
+
+
+def test_reported_bank_debt_counts_when_larger(users, firms, bank, scored, product, monkeypatch):
+    import polars as pl
+
+    from innopoints.finance import credit
+
+    real = credit.zone_derived
+
+    def with_debt(zone):
+        panel = real(zone)
+        return panel.with_columns(
+            pl.when(pl.col("uscc") == OWN).then(pl.lit(40.0)).otherwise(None).alias("bank_debt")
+        )
+
+    before = credit.firm_line(product, firms[OWN])
+    monkeypatch.setattr(credit, "zone_derived", with_debt)
+    after = credit.firm_line(product, firms[OWN])
+    assert after["debt"] == 40.0
+    assert after["line"] == pytest.approx(max(before["line"] - 40.0, 0.0))

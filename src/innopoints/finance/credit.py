@@ -1,7 +1,8 @@
 """Credit lines of a product for every firm of its zones, from the stored data: the newest
 finished scoring run of the year (points, band, percentile, stage), the derived panel
 (revenue, tax, negative records), the product's eligibility rule (engine.rules, three-valued)
-and the firms' outstanding loans on the platform (existing bank debt). One Polars pass
+and the firms' existing bank debt (running platform loans, or a zone custom field
+`bank_debt` when larger). One Polars pass
 (`innopoints.engine.credit.credit_lines`); one firm is the same code on one row.
 """
 
@@ -88,15 +89,25 @@ def firm_frame(zone, year: int, usccs: list[str] | None = None) -> pl.DataFrame:
         scores = scores.filter(pl.col("uscc").is_in(usccs))
     panel = zone_derived(zone).filter(pl.col("year") == year)
     neg = [c for c in panel.columns if c.startswith("neg_")]
+    reported = (
+        pl.col("bank_debt").cast(pl.Float64, strict=False)
+        if "bank_debt" in panel.columns
+        else pl.lit(None, pl.Float64)
+    )
     data = panel.select(
         "uscc",
         *[pl.col(c).cast(pl.Float64) for c in ("revenue", "tax_paid") if c in panel.columns],
         (pl.any_horizontal(neg).fill_null(False) if neg else pl.lit(False)).alias("negative"),
+        reported.alias("reported_debt"),
     )
     frame = scores.join(data, on="uscc", how="left")
     ids = frame.get_column("enterprise_id").to_list()
     frame = frame.join(debts(ids), on="enterprise_id", how="left")
-    return frame.with_columns(pl.col("debt").fill_null(0.0))
+    # the larger of the platform's running loans and the debt the firm reports (a zone
+    # custom field `bank_debt`, which would include its platform loans)
+    return frame.with_columns(
+        pl.max_horizontal(pl.col("debt").fill_null(0.0), pl.col("reported_debt")).alias("debt")
+    ).drop("reported_debt")
 
 
 def eligibility(product: LoanProduct, zone, year: int, usccs: list[str]) -> pl.DataFrame:
