@@ -104,7 +104,7 @@ def test_bank_user_sees_no_firm(page, users, login, screenshot) -> None:
     expect(page.locator("a[href^='/enterprises/']")).to_have_count(0)
     expect(page.locator("body")).not_to_contain_text("测试科技有限公司")
     links = page.locator("header nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
-    assert links == ["/accounts/tokens/"]  # only its own API tokens, no firm pages
+    assert links == ["/finance/", "/accounts/tokens/"]  # its finance desk and tokens only
     screenshot(page, "bank-home")
 
     for firm in (uscc(1), uscc(9)):

@@ -122,6 +122,9 @@ def build_demo(
             detail={"counts": counts, "source": "demo generator"},
         )
     _users(zone)
+    from innopoints.finance.demo import build_finance_demo
+
+    build_finance_demo(zone)
     firms = Enterprise.objects.filter(zone=zone).count()
     return f"demo zone {zone.code}: {firms:,} enterprises; log in as " + ", ".join(
         f"{u} / {p}" for u, (p, _) in DEMO_USERS.items()

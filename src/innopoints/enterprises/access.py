@@ -3,8 +3,9 @@
 - zone admin: every enterprise of the zones they administer; may import and export.
 - supervisor: every enterprise of the zones they oversee, read-only (export allowed).
 - enterprise user: only their own enterprise.
-- bank user: only firms that granted the bank access (consent, a later capability);
-  every read by a bank user is written to the audit trail via `note_read`.
+- bank user: no registry list; one firm at a time under a valid consent or an
+  application the firm sent the bank (`innopoints.finance.access.bank_may_see`); every
+  read by a bank user is written to the audit trail via `note_read`.
 An enterprise outside the user's scope is "not found", never "forbidden", so its
 existence is not revealed.
 """
@@ -34,13 +35,21 @@ def visible_enterprises(user) -> QuerySet[Enterprise]:
         return Enterprise.objects.filter(zone_id__in=overseen_zone_ids(user))
     if role == Role.ENTERPRISE:
         return Enterprise.objects.filter(pk=enterprise_id_of(user))
-    # Bank users see nothing until firms consent to share with their bank.
+    # Bank users browse no registry; they open consenting firms one at a time (below).
     return Enterprise.objects.none()
 
 
 def get_visible_enterprise(user, uscc: str) -> Enterprise:
     """One enterprise the user may read, or 404; a bank user's read is audited."""
-    enterprise = visible_enterprises(user).select_related("zone").filter(uscc=uscc.upper()).first()
+    if "\x00" in uscc:  # PostgreSQL refuses NUL in text; no USCC contains one
+        raise Http404("enterprise not found")
+    if role_of(user) == Role.BANK:
+        from innopoints.finance.access import bank_enterprises  # finance builds on this app
+
+        scope = bank_enterprises(user)
+    else:
+        scope = visible_enterprises(user)
+    enterprise = scope.select_related("zone").filter(uscc=uscc.upper()).first()
     if enterprise is None:
         raise Http404("enterprise not found")
     note_read(user, enterprise)

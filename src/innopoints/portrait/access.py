@@ -3,9 +3,9 @@
 - zone admin and supervisor: the portrait of any firm of the zones they oversee; admins
   review the corrections of their zones, supervisors read them.
 - enterprise user: only its own firm's portrait and corrections; it submits corrections.
-- bank user: nothing for now. When the consent capability lands, `bank_may_view` says
-  whether a bank user may open the portraits of the firms that consented (the firms a
-  bank user can see come from `innopoints.enterprises.access.visible_enterprises`).
+- bank user: the portraits of the firms that gave its bank a valid consent or sent it an
+  application (`bank_may_view`, deciding through `innopoints.finance.access`); every
+  such read is audited by `enterprises.access.get_visible_enterprise`.
 A firm outside the user's scope is "not found", never "forbidden".
 """
 
@@ -20,12 +20,15 @@ from innopoints.enterprises.access import get_visible_enterprise
 from innopoints.portrait.models import Correction
 
 
-def bank_may_view(user) -> bool:
-    """Whether bank users may open the portraits of the firms visible to them (consent).
+def bank_may_view(user, enterprise=None) -> bool:
+    """Whether a bank user may open the portrait of `enterprise`: a valid consent or an
+    application the firm sent the user's bank. Without a firm: False (banks have no
+    portrait search; they open firms from their shortlists and applications)."""
+    if role_of(user) != Role.BANK or enterprise is None:
+        return False
+    from innopoints.finance.access import bank_may_see
 
-    False until the consent capability exists; then this is the one place to allow it.
-    """
-    return False
+    return bank_may_see(user, enterprise)
 
 
 def can_view_portraits(user) -> bool:
@@ -38,7 +41,8 @@ def can_view_portraits(user) -> bool:
 
 def get_portrait_enterprise(user, uscc: str):
     """The enterprise whose portrait the user may see, or 404 (bank reads are audited)."""
-    if not can_view_portraits(user):
+    # a bank: consent or an application, checked (and the read audited) by the registry access
+    if role_of(user) != Role.BANK and not can_view_portraits(user):
         raise Http404("enterprise not found")
     return get_visible_enterprise(user, uscc)
 

@@ -19,6 +19,7 @@ from ninja.pagination import LimitOffsetPagination
 from innopoints.accounts.api import router as tokens_router
 from innopoints.accounts.api import session_auth, token_auth
 from innopoints.enterprises.api import router as enterprises_router
+from innopoints.finance.api import router as finance_router
 from innopoints.pools.api import router as pools_router
 from innopoints.portal.api import router as portal_router
 from innopoints.portrait.api import router as portrait_router
@@ -200,3 +201,4 @@ api.add_router("/scoring", scoring_router)
 api.add_router("/pools", pools_router)
 api.add_router("/portal", portal_router)
 api.add_router("/portrait", portrait_router)
+api.add_router("/finance", finance_router)

@@ -26,7 +26,12 @@ def home(request: HttpRequest) -> HttpResponse:
             .first()
         )
         return redirect("enterprise-detail", uscc=uscc)
-    return render(request, "web/home.html", {"role": role})
+    context = {"role": role}
+    if role == Role.BANK:  # how many firms its bank may read (consent or an application)
+        from innopoints.finance.access import bank_enterprises
+
+        context["bank_firms"] = bank_enterprises(request.user).count()
+    return render(request, "web/home.html", context)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
