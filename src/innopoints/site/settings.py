@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "innopoints.pools",
     "innopoints.portal",
     "innopoints.portrait",
+    "innopoints.inbox",
+    "innopoints.policies",
 ]
 
 MIDDLEWARE = [

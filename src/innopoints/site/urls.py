@@ -37,5 +37,7 @@ urlpatterns = [
     path("pools/", include("innopoints.pools.urls")),
     path("portal/", include("innopoints.portal.urls")),
     path("portrait/", include("innopoints.portrait.urls")),
+    path("policies/", include("innopoints.policies.urls")),
+    path("inbox/", include("innopoints.inbox.urls")),
     path("api/", api.urls),
 ]
