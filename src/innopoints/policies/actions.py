@@ -596,13 +596,13 @@ def ensure_fresh(enterprise: Enterprise) -> MatchRun | None:
 
 def after_scoring_run(run: ScoringRun | int, actor=None) -> MatchRun | None:
     """Hook after a scoring run: rematch the zone's policies that read points or bands
-    (and those that read pools: the run recomputes the pools first). Never raises."""
+    (those that read pools follow the pools computation the run triggers). Never raises."""
     try:
         run = ScoringRun.objects.get(pk=run if isinstance(run, int) else run.pk)
         if run.status != ScoringRun.Status.DONE:
             return None
         zone = Zone.objects.get(pk=run.zone_id)
-        affected = [v.policy for v in published_versions(zone) if inputs.uses(v)]
+        affected = [v.policy for v in published_versions(zone) if "scores" in inputs.uses(v)]
         if not affected:
             return None
         return do_match_policies(actor, zone, year=run.year, policies=affected, reason="scoring")
@@ -1012,13 +1012,23 @@ def do_submit_application(
     note: str = "",
     contact: str = "",
     now: dt.datetime | None = None,
+    enterprise: Enterprise | None = None,
 ) -> Application:
     """An enterprise user applies to an application-mode policy for `period`, pre-filled
     from the firm's data; attachments checked and stored outside the web root. The
     acceptance deadline (ACCEPT_DAYS) and the statutory payout limit are set in working
     days; when the calendar does not cover the year the application is still stored and
-    the deadline stays open with the calendar's error shown to the zone."""
+    the deadline stays open with the calendar's error shown to the zone.
+
+    `enterprise`: assisted handling (帮代办): a zone admin (or the system) submits for a
+    firm of the zone."""
     enterprise_id = enterprise_id_of(actor)
+    if enterprise is not None:
+        from innopoints.accounts.access import admin_zone_ids
+
+        if actor is not None and policy.zone_id not in admin_zone_ids(actor):
+            raise PolicyError(_("Only the zone's administrators submit for a firm."), "not_allowed")
+        enterprise_id = enterprise.pk
     firm = (
         Enterprise.objects.select_related("zone")
         .filter(pk=enterprise_id, zone_id=policy.zone_id)

@@ -400,6 +400,18 @@ def export(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------- 我的政策
 
 
+def _field_labels(zone, lang: str) -> dict[str, str]:
+    """Field code (and `score:<column>`) → its name, for the data a firm should provide."""
+    from innopoints.engine.rules.render import SCORE_NAMES
+    from innopoints.standard.catalogue import STANDARD_FIELDS
+
+    labels = {code: f.label(lang) for code, f in STANDARD_FIELDS.items()}
+    labels.update({f.code: f.label(lang) for f in inputs.policy_fields(zone)})
+    for column, (zh, en) in SCORE_NAMES.items():
+        labels[f"score:{column}"] = en if lang == "en" else zh
+    return labels
+
+
 def _firm_page(request: HttpRequest, firm) -> HttpResponse:
     lang = _lang(request)
     ensure_fresh(firm)
@@ -419,6 +431,9 @@ def _firm_page(request: HttpRequest, firm) -> HttpResponse:
         if m.status == "ineligible" and m.near_miss and m.near_miss_blocked is False
     ]
     stamp = max((m.computed_at for m in matches), default=None)
+    labels = _field_labels(firm.zone, lang)
+    for m in unknown:
+        m.missing_labels = [labels.get(c, c) for c in m.missing.split(",") if c]
     return render(
         request,
         "policies/firm.html",

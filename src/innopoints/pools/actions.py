@@ -710,6 +710,9 @@ def do_compute_pools(
             finished_at=timezone.now(),
         )
         raise
+    from innopoints.policies.actions import after_pools_computed  # policies read pools
+
+    after_pools_computed(zone, year, actor)
     progress(1.0, "done")
     computation.refresh_from_db()
     return computation
