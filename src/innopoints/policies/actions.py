@@ -390,7 +390,7 @@ def _match_rows(
             from innopoints.policies.matching import _with_near_misses
 
             crits = [c.c for c in compilers if c.c.id in set(failing["criterion"].to_list())]
-            result = _with_near_misses(panel, crits, result, zin.year).with_columns(
+            result = _with_near_misses(panel, crits, result, zin.year, scores).with_columns(
                 pl.col("near_miss").fill_null(""), pl.col("near_miss_en").fill_null("")
             )
     else:

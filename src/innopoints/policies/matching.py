@@ -23,10 +23,10 @@ from typing import Any
 
 import polars as pl
 
-from innopoints.engine.rules import Criterion, DataError, Problem, RuleError, evaluate
+from innopoints.engine.rules import Criterion, Problem, RuleError, evaluate
 from innopoints.engine.rules.compiler import Compiler, compile_criterion
 from innopoints.engine.rules.criteria import load_criterion
-from innopoints.engine.rules.evaluate import needs_of, prepare
+from innopoints.engine.rules.evaluate import near_miss_exprs, needs_of, prepare
 from innopoints.engine.rules.rowwise import evaluate_rows, prepare_rows
 from innopoints.standard.catalogue import QUALIFICATION_TYPES, Field, Kind, Table
 
@@ -188,6 +188,42 @@ def _staged(frame: pl.LazyFrame, compilers: Sequence[Compiler]) -> pl.LazyFrame:
     return frame
 
 
+STATUS_ENUM = pl.Enum(list(STATUSES))
+
+
+def match_wide(
+    panel: pl.DataFrame | pl.LazyFrame,
+    criteria: Sequence[Criterion],
+    year: int,
+    *,
+    scores: pl.DataFrame | None = None,
+    batch_size: int = BATCH,
+    missing: bool = False,
+) -> list[pl.DataFrame]:
+    """Every firm × policy of `year`, wide: per batch of compiled criteria one frame with
+    `uscc` and, per criterion k (its index), `s{k}` status (Enum), `l{k}`/`h{k}` the amount
+    interval (equal when exact) and, with `missing`, `m{k}` the missing field codes."""
+    compilers = _compile(criteria)
+    frame = prepare(panel, needs_of(compilers), scores=scores).filter(pl.col("year") == year)
+    frame = frame.collect().lazy()
+    out = []
+    for start in range(0, len(compilers), batch_size):
+        batch = compilers[start : start + batch_size]
+        exprs: list[pl.Expr] = [pl.col("uscc")]
+        for c in batch:
+            _score, lo, hi = c.score_exprs()
+            k = c.i
+            exprs += [
+                c.status_expr().cast(STATUS_ENUM).alias(f"s{k}"),
+                lo.alias(f"l{k}"),
+                hi.alias(f"h{k}"),
+            ]
+            if missing:
+                exprs.append(c.missing_expr().alias(f"m{k}"))
+        out.append(_staged(frame, batch).select(exprs).collect())
+    return out
+
+
 def match_fast(
     panel: pl.DataFrame | pl.LazyFrame,
     criteria: Sequence[Criterion],
@@ -195,43 +231,53 @@ def match_fast(
     *,
     scores: pl.DataFrame | None = None,
     batch_size: int = BATCH,
+    missing: bool = True,
 ) -> pl.DataFrame:
-    """Status, amount (exact, min, max) and missing fields of every firm × policy of
-    `year`: one row per firm and criterion (`FAST_SCHEMA`), no reason texts."""
+    """`match_wide` as one row per firm and criterion (`FAST_SCHEMA`, status as text),
+    no reason texts: for a few policies over all firms (the sandbox, tests)."""
     if not criteria:
         return pl.DataFrame(schema=FAST_SCHEMA)
-    compilers = _compile(criteria)
-    frame = prepare(panel, needs_of(compilers), scores=scores).filter(pl.col("year") == year)
-    frame = frame.collect().lazy()
     parts = []
-    for start in range(0, len(compilers), batch_size):
-        batch = compilers[start : start + batch_size]
-        exprs: list[pl.Expr] = [pl.col("uscc")]
-        for c in batch:
-            score, lo, hi = c.score_exprs()
-            k = c.i
-            exprs += [
-                c.status_expr().alias(f"s{k}"),
-                score.alias(f"a{k}"),
-                lo.alias(f"l{k}"),
-                hi.alias(f"h{k}"),
-                c.missing_expr().alias(f"m{k}"),
-            ]
-        wide = _staged(frame, batch).select(exprs).collect()
-        for c in batch:
-            k = c.i
+    for wide in match_wide(
+        panel, criteria, year, scores=scores, batch_size=batch_size, missing=missing
+    ):
+        ks = sorted(int(c[1:]) for c in wide.columns if c.startswith("s"))
+        for k in ks:
+            lo, hi = pl.col(f"l{k}"), pl.col(f"h{k}")
             parts.append(
                 wide.select(
                     "uscc",
-                    pl.lit(c.c.id).alias("criterion"),
-                    pl.col(f"s{k}").alias("status"),
-                    pl.col(f"a{k}").alias("amount"),
-                    pl.col(f"l{k}").alias("amount_min"),
-                    pl.col(f"h{k}").alias("amount_max"),
-                    pl.col(f"m{k}").alias("missing"),
+                    pl.lit(criteria[k].id).alias("criterion"),
+                    pl.col(f"s{k}").cast(pl.String).alias("status"),
+                    pl.when(lo == hi).then(lo).alias("amount"),
+                    lo.alias("amount_min"),
+                    hi.alias("amount_max"),
+                    (pl.col(f"m{k}") if missing else pl.lit(None, dtype=pl.String)).alias(
+                        "missing"
+                    ),
                 )
             )
     return pl.concat(parts, how="vertical")
+
+
+def long_codes(wide: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """`match_wide` as one compact row per firm × criterion: `firm` (row index, UInt32),
+    `policy` (criterion index, UInt16), `status` (Enum), `amount_min`, `amount_max`."""
+    parts = []
+    for frame in wide:
+        ks = sorted(int(c[1:]) for c in frame.columns if c.startswith("s"))
+        firm = pl.int_range(0, pl.len(), dtype=pl.UInt32).alias("firm")
+        for k in ks:
+            parts.append(
+                frame.select(
+                    firm,
+                    pl.lit(k, dtype=pl.UInt16).alias("policy"),
+                    pl.col(f"s{k}").alias("status"),
+                    pl.col(f"l{k}").alias("amount_min"),
+                    pl.col(f"h{k}").alias("amount_max"),
+                )
+            )
+    return pl.concat(parts, how="vertical", rechunk=False)
 
 
 # ----------------------------------------------------------------------------- stored results
@@ -277,40 +323,81 @@ def match_full(
         )
     )
     if near_miss:
-        frame = _with_near_misses(panel, criteria, frame, year)
+        frame = _with_near_misses(panel, criteria, frame, year, scores)
     return frame.with_columns(
         pl.col("near_miss").fill_null("").str.slice(0, MAX_TEXT),
         pl.col("near_miss_en").fill_null("").str.slice(0, MAX_TEXT),
     )
 
 
-def _with_near_misses(
-    panel: pl.DataFrame, criteria: Sequence[Criterion], frame: pl.DataFrame, year: int
+def near_misses(
+    panel: pl.DataFrame | pl.LazyFrame,
+    criteria: Sequence[Criterion],
+    year: int,
+    *,
+    scores: pl.DataFrame | None = None,
+    batch_size: int = REASON_BATCH * 5,
 ) -> pl.DataFrame:
-    """Near-miss texts for firms each policy finds ineligible (as the pools do)."""
-    found = []
-    for crit in criteria:
-        failing = frame.filter(
-            (pl.col("criterion") == crit.id) & (pl.col("status") == "ineligible")
-        ).get_column("uscc")
-        if failing.is_empty():
-            continue
-        subset = panel.filter(pl.col("uscc").is_in(failing.to_list()))
+    """Near-miss texts (zh, en) of every firm × policy of `year` that is ineligible: the
+    smallest single threshold change that passes and what else blocks. All criteria of a
+    batch share one Polars plan per language (the engine's `near_miss_exprs`)."""
+    compilers = _compile(criteria)
+    schema = {"uscc": pl.String, "criterion": pl.String, "near_miss": pl.String,
+              "near_miss_en": pl.String, "near_miss_blocked": pl.Boolean}  # fmt: skip
+    if not compilers:
+        return pl.DataFrame(schema=schema)
+    frame = prepare(panel, needs_of(compilers), scores=scores).filter(pl.col("year") == year)
+    frame = frame.collect().lazy()
+    parts = []
+    for start in range(0, len(compilers), batch_size):
+        batch = compilers[start : start + batch_size]
+        staged = _staged(frame, batch).collect().lazy()
         texts = {}
-        try:
-            for lang in ("zh", "en"):
-                texts[lang] = evaluate(subset, crit, year=year, lang=lang, near_miss=True)
-        except DataError:  # pragma: no cover - the first pass would have failed already
-            continue
-        found.append(
-            texts["zh"]
-            .select("uscc", "criterion", pl.col("near_miss").alias("nm"), "near_miss_blocked")
-            .with_columns(texts["en"].select(pl.col("near_miss").alias("nm_en")).to_series())
-            .rename({"near_miss_blocked": "nm_blocked"})
-        )
-    if not found:
+        for lang in ("zh", "en"):
+            stages: list[list[pl.Expr]] = []
+            exprs: list[pl.Expr] = [pl.col("uscc")]
+            for c in batch:
+                st, text, blocked = near_miss_exprs(c, lang)
+                for k, e in enumerate(st):
+                    while len(stages) <= k:
+                        stages.append([])
+                    stages[k].extend(e)
+                exprs.append(text.alias(f"t{c.i}"))
+                if lang == "zh":
+                    exprs.append(blocked.alias(f"b{c.i}"))
+            lazy = staged
+            for e in stages:
+                if e:
+                    lazy = lazy.with_columns(e)
+            texts[lang] = lazy.select(exprs).collect()
+        for c in batch:
+            parts.append(
+                texts["zh"].select(
+                    "uscc",
+                    pl.lit(c.c.id).alias("criterion"),
+                    pl.col(f"t{c.i}").alias("near_miss"),
+                    texts["en"].get_column(f"t{c.i}").alias("near_miss_en"),
+                    pl.col(f"b{c.i}").alias("near_miss_blocked"),
+                )
+            )
+    return pl.concat(parts, how="vertical")
+
+
+def _with_near_misses(
+    panel: pl.DataFrame,
+    criteria: Sequence[Criterion],
+    frame: pl.DataFrame,
+    year: int,
+    scores: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """`frame` with the near-miss columns filled for the firms `criteria` find ineligible."""
+    failing = frame.filter(pl.col("status") == "ineligible")
+    if failing.is_empty() or not criteria:
         return frame
-    near = pl.concat(found, how="vertical")
+    subset = panel.filter(pl.col("uscc").is_in(failing["uscc"].unique().to_list()))
+    near = near_misses(subset, criteria, year, scores=scores).rename(
+        {"near_miss": "nm", "near_miss_en": "nm_en", "near_miss_blocked": "nm_blocked"}
+    )
     return (
         frame.join(near, on=["uscc", "criterion"], how="left")
         .with_columns(
