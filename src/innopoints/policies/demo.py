@@ -39,6 +39,7 @@ def seed_policies(zone: Zone, echo: Callable[[str], None] = print) -> str:
     from innopoints.pools.actions import ensure_default_pools
 
     ensure_default_pools([zone])  # policies may read pool memberships (pool_<code>)
+    _compute_pools(zone, echo)
     entries = read_yaml(shipped_catalogue().read_bytes())
     result = do_import_policies(None, zone, entries, publish=True, file_name="demo-zone.yaml")
     if result.issues:
@@ -52,7 +53,10 @@ def seed_policies(zone: Zone, echo: Callable[[str], None] = print) -> str:
                           {"not": {"negative": ["serious_dishonesty"]}}]},
          "budget": 3500},
     )  # fmt: skip
-    year = max(PolicyMatch.objects.filter(policy__zone=zone).values_list("year", flat=True))
+    years = PolicyMatch.objects.filter(policy__zone=zone).values_list("year", flat=True)
+    if not years:
+        return f"policies: {len(result.published)} published (no data matched yet)"
+    year = max(years)
     batch = do_propose_batch(None, policies["invention-patent-subsidy"], str(year))
     do_approve_batch(None, batch, today=dt.date(2026, 6, 15))
     do_propose_batch(None, policies["rd-expense-subsidy"], str(year), shortfall_rule="by_rank")
@@ -61,6 +65,25 @@ def seed_policies(zone: Zone, echo: Callable[[str], None] = print) -> str:
         f"policies: {len(result.published)} published, matched "
         f"{PolicyMatch.objects.filter(policy__zone=zone).count():,} firm × policy results"
     )
+
+
+def _compute_pools(zone: Zone, echo: Callable[[str], None]) -> None:
+    """Compute the default pools for the newest data year if nobody has (the pool-based
+    policies then have memberships to read instead of being undecided)."""
+    from innopoints.enterprises.panel import zone_derived
+    from innopoints.pools.actions import PoolError, do_compute_pools
+    from innopoints.pools.models import PoolComputation
+
+    panel = zone_derived(zone)
+    if panel.is_empty():
+        return
+    year = int(panel["year"].max())
+    if PoolComputation.objects.filter(zone=zone, year=year, status="done").exists():
+        return
+    try:
+        do_compute_pools(None, zone, year, near_miss=False)
+    except PoolError as exc:  # pragma: no cover - no active pool
+        echo(f"pools not computed: {exc}")
 
 
 def _applications(zone: Zone, policies: dict[str, Policy], period: str) -> None:
@@ -77,7 +100,10 @@ def _applications(zone: Zone, policies: dict[str, Policy], period: str) -> None:
     )
     start = dt.date(2026, 3, 2)
     n = 0
-    for code, firm_id in sorted(eligible)[:36]:
+    demo_firm = firms[0] if firms else None  # the demo enterprise user's firm
+    mine = sorted(pair for pair in eligible if pair[1] == demo_firm)[:2]
+    others = [pair for pair in sorted(eligible) if pair not in mine][:34]
+    for code, firm_id in mine + others:
         firm = Enterprise.objects.get(pk=firm_id)
         submitted = start + dt.timedelta(days=(n * 7) % 240)
         try:

@@ -259,7 +259,7 @@ class Application(models.Model):
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("Submitted")
-        ACCEPTED = "accepted", _("Accepted")
+        ACCEPTED = "accepted", _("Accepted for review")
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
         PAID = "paid", _("Paid")

@@ -200,6 +200,13 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
             .values("computed_at", "data_version", "version__number")
             .first()
         )
+        ctx["stale"] = bool(
+            ctx["stamp"]
+            and (
+                ctx["stamp"]["data_version"] != policy.zone.data_version
+                or ctx["stamp"]["version__number"] != version.number
+            )
+        )
         ctx["batches"] = access.visible_batches(request.user).filter(policy=policy)
         ctx["query"] = f"tab={tab}"
     else:
