@@ -21,10 +21,16 @@ from innopoints.demo.generator import generate_zone
 from innopoints.engine.rules import load_criterion, prepare
 from innopoints.engine.rules.compiler import compile_criterion
 from innopoints.engine.rules.criteria import OFFICIAL
-from innopoints.engine.rules.evaluate import _merged_stages, evaluate_wide, needs_of, output_exprs
+from innopoints.engine.rules.evaluate import (
+    _merged_stages,
+    evaluate_one_firm,
+    needs_of,
+    output_exprs,
+)
 from innopoints.engine.rules.reference import evaluate_row
 from innopoints.engine.rules.rowwise import evaluate_rows
 from innopoints.standard.derived import derive
+from innopoints.standard.panel import rows_of, uscc_index
 
 
 def variants(n: int, seed: int = 11) -> list:
@@ -120,15 +126,17 @@ def main() -> None:
     row_per_eval_ns = row_s / (len(sample) * len(criteria)) * 1e9
 
     # one firm × all rules as the platform runs it (pools/live.py): the firm's rows of
-    # the derived panel, compiled rules cached, `evaluate_wide` → row-wise path
+    # the derived panel through the cached uscc index, compiled rules cached,
+    # `evaluate_one_firm` → row-wise path, with reasons
+    index = uscc_index(derived)
     usccs = prepared["uscc"].head(args.repeats).to_list()
-    evaluate_wide(derived.filter(pl.col("uscc") == usccs[0]), compilers, year=year)
+    evaluate_one_firm(rows_of(derived, index, usccs[0]), compilers, year=year)
     times, cpus, engine = [], [], []
     for uscc in usccs:
         t, c = time.perf_counter(), time.thread_time()
-        one = derived.filter(pl.col("uscc") == uscc)
+        one = rows_of(derived, index, uscc)
         t1 = time.perf_counter()
-        evaluate_wide(one, compilers, lang="zh", year=year)
+        evaluate_one_firm(one, compilers, lang="zh", year=year)
         t2 = time.perf_counter()
         cpus.append(time.thread_time() - c)
         times.append(t2 - t)
@@ -167,7 +175,7 @@ def main() -> None:
         f"{len(times)} firms | {p50:.1f} ms / {p95:.1f} ms (CPU {c50:.1f} / {c95:.1f} ms) |"
     )
     print(
-        f"| of which `evaluate_wide` (without filtering the firm's rows out of the "
+        f"| of which `evaluate_one_firm` (without finding the firm's rows in the "
         f"{derived.height:,}-row panel), p50 / p95 | {e50:.1f} ms / {e95:.1f} ms |"
     )
     print(f"| reasons produced | {reason_chars / 1e9:.3f} G characters |")

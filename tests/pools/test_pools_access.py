@@ -136,8 +136,24 @@ def test_live_evaluation_matches_the_stored_computation(client_for, computed):
         (r["pool"], r["status"]) for r in stored["pools"]
     ]
     assert live[0]["status"] == "eligible" and "研发" in live[0]["reasons"]
+    from innopoints.pools.api import LiveOut
+
+    for item in live:  # served without re-validation: the declared shape still holds
+        assert LiveOut.model_validate(item).model_dump() == item
 
 
 def test_enterprise_page_shows_the_firms_pools(client_for, computed):
     page = client_for("enterprise").get(f"/enterprises/{OWN}/").content.decode()
     assert 'id="firm-pools"' in page and "测试rd" in page and "管委会决定" in page
+
+
+def test_firm_rows_index_gives_the_same_rows_as_filtering(computed, zone):
+    import polars as pl
+
+    from innopoints.enterprises.panel import firm_rows, zone_derived
+
+    derived = zone_derived(zone)
+    for code in [*derived["uscc"].unique().to_list(), "91000000000000000X"]:
+        expected = derived.filter(pl.col("uscc") == code).sort("year")
+        assert firm_rows(zone, code).sort("year").equals(expected)
+    assert firm_rows(zone, "91000000000000000X").is_empty()

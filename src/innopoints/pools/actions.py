@@ -364,18 +364,18 @@ def latest_run(zone: Zone, year: int) -> ScoringRun | None:
     )
 
 
-def scores_frame(run: ScoringRun | None, year: int) -> pl.DataFrame:
+def scores_frame(run: ScoringRun | None, year: int, uscc: str | None = None) -> pl.DataFrame:
     """A run's stored firm scores as the frame rules read with `{score: ...}` (uscc, year,
-    total, band, rank/n/pct per zone, stage and industry; `overall` = zone). Empty when no
-    run: a points condition is then unknown, never silently false."""
+    total, band, rank/n/pct per zone, stage and industry; `overall` = zone), of every
+    firm or of the firm `uscc`. Empty when no run: a points condition is then unknown,
+    never silently false."""
     columns = list(SCORE_FRAME_COLUMNS)
     schema = {"uscc": pl.String, **SCORE_FRAME_COLUMNS}
+    scores = FirmScore.objects.filter(run=run)
+    if uscc is not None:
+        scores = scores.filter(enterprise__uscc=uscc)
     rows = (
-        list(
-            FirmScore.objects.filter(run=run)
-            .order_by("enterprise__uscc")
-            .values_list("enterprise__uscc", *columns)
-        )
+        list(scores.order_by("enterprise__uscc").values_list("enterprise__uscc", *columns))
         if run is not None
         else []
     )

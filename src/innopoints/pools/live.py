@@ -1,9 +1,11 @@
 """Live evaluation of one firm against every active pool of its zone (nothing stored).
 
-The firm's rows come from the zone's cached derived panel, the compiled rules are cached
-per pool configuration, and all pools (criteria and points conditions) are evaluated in
-one call of the engine's one-firm path (`evaluate_wide`, row-wise for a few rows) — the
-same compiled criteria as the zone-wide computation, with identical results.
+The firm's rows come from the zone's cached derived panel through a uscc index
+(`enterprises.panel.firm_rows`), its scores from the newest run of the year, the compiled
+rules are cached per pool configuration, and all pools (criteria and points conditions)
+are evaluated in one call of the engine's one-firm path (`evaluate_one_firm`, row-wise,
+no output frame) — the same compiled criteria as the zone-wide computation, with
+identical results.
 """
 
 from __future__ import annotations
@@ -14,17 +16,46 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from threading import Lock
 
-import polars as pl
+from django.db import connection
+from django.db.models import Count, Max
 
-from innopoints.engine.rules import evaluate_wide
+from innopoints.engine.rules import evaluate_one_firm
 from innopoints.engine.rules.compiler import Compiler, compile_criterion
 from innopoints.enterprises.models import Enterprise
-from innopoints.enterprises.panel import zone_derived
+from innopoints.enterprises.panel import firm_rows
 from innopoints.pools.actions import criterion_of, latest_run, points_criterion_of, scores_frame
 from innopoints.pools.models import Pool
 
 _COMPILED: OrderedDict[str, list[tuple[Pool, Compiler, Compiler | None]]] = OrderedDict()
+_ACTIVE: OrderedDict[tuple, list[Pool]] = OrderedDict()
 _LOCK = Lock()
+
+
+def active_pools(zone) -> list[Pool]:
+    """The zone's active pools in order, cached per configuration: one aggregate query
+    (count, newest edit, highest id) tells whether any pool was added, edited, switched
+    off or deleted since the list was read."""
+    signature = Pool.objects.filter(zone=zone, active=True).aggregate(
+        n=Count("id"), edited=Max("updated_at"), top=Max("id")
+    )
+    key = (
+        connection.alias,
+        connection.settings_dict.get("NAME"),
+        zone.pk,
+        signature["n"],
+        signature["edited"],
+        signature["top"],
+    )
+    with _LOCK:
+        if key in _ACTIVE:
+            _ACTIVE.move_to_end(key)
+            return _ACTIVE[key]
+    pools = list(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
+    with _LOCK:
+        _ACTIVE[key] = pools
+        while len(_ACTIVE) > 16:
+            _ACTIVE.popitem(last=False)
+    return pools
 
 
 @dataclass
@@ -87,36 +118,36 @@ def evaluate_firm(
     `reasons=False` gives statuses and scores only (the fast path for many pools)."""
     zone = enterprise.zone
     if pools is None:
-        pools = list(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
+        pools = active_pools(zone)
     compiled = compiled_pools(pools)
     if not compiled:
         return []
-    panel = zone_derived(zone)
-    rows = panel.filter(pl.col("uscc") == enterprise.uscc)
-    scores = scores_frame(latest_run(zone, year), year).filter(pl.col("uscc") == enterprise.uscc)
+    rows = firm_rows(zone, enterprise.uscc)
+    scores = scores_frame(latest_run(zone, year), year, uscc=enterprise.uscc)
     compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
-    wide = evaluate_wide(rows, compilers, lang=lang, scores=scores, reasons=reasons, year=year)
-    wide = wide.filter(pl.col("year") == year)
-    if wide.is_empty():
+    results = evaluate_one_firm(
+        rows, compilers, year=year, lang=lang, scores=scores, reasons=reasons
+    )
+    if results is None:
         return []
-    row = wide.row(0, named=True)
+    by_compiler = {id(c): r for c, r in zip(compilers, results, strict=True)}
     out = []
     for pool, main, points in compiled:
-        key = f"{main.i}:{main.c.id}"
-        status = row.get(f"{key}:status")
-        reasons = row.get(f"{key}:reasons") or ""
+        result = by_compiler[id(main)]
+        text = result["reasons"] or ""
         points_status = None
         if points is not None:
-            pkey = f"{points.i}:{points.c.id}"
-            points_status = row.get(f"{pkey}:status")
-            head = "; points condition: " if lang == "en" else "；积分条件："
-            reasons += head + (row.get(f"{pkey}:reasons") or "")
+            points_result = by_compiler[id(points)]
+            points_status = points_result["status"]
+            if reasons:
+                head = "; points condition: " if lang == "en" else "；积分条件："
+                text += head + (points_result["reasons"] or "")
         out.append(
             LiveResult(
                 pool=pool,
-                status=_combine(status, points_status),
-                score_min=row.get(f"{key}:score_min"),
-                reasons=reasons,
+                status=_combine(result["status"], points_status),
+                score_min=result["score_min"],
+                reasons=text,
             )
         )
     return out

@@ -120,3 +120,20 @@ def wide_panel(
 def year_end(year: int) -> dt.date:
     """31 December of `year`, the date a year's evaluation is made as of."""
     return dt.date(year, 12, 31)
+
+
+def uscc_index(frame: pl.DataFrame) -> pl.DataFrame:
+    """The sorted uscc column of `frame` with each row's position (for `rows_of`)."""
+    return (
+        frame.select(pl.col("uscc"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
+        .sort("uscc", "row")
+        .with_columns(pl.col("uscc").set_sorted())
+    )
+
+
+def rows_of(frame: pl.DataFrame, index: pl.DataFrame, uscc: str) -> pl.DataFrame:
+    """The rows of `frame` with this uscc, by binary search in its `uscc_index`."""
+    column = index["uscc"]
+    start = int(column.search_sorted(uscc, side="left"))
+    end = int(column.search_sorted(uscc, side="right"))
+    return frame[index["row"].slice(start, end - start)]

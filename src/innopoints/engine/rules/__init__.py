@@ -23,7 +23,13 @@ from innopoints.engine.rules.criteria import (
     shipped_criteria,
     validate_rule,
 )
-from innopoints.engine.rules.evaluate import DataError, evaluate, evaluate_wide, prepare
+from innopoints.engine.rules.evaluate import (
+    DataError,
+    evaluate,
+    evaluate_one_firm,
+    evaluate_wide,
+    prepare,
+)
 from innopoints.engine.rules.language import Problem, RuleError
 from innopoints.engine.rules.render import sentence
 
@@ -35,6 +41,7 @@ __all__ = [
     "Problem",
     "RuleError",
     "evaluate",
+    "evaluate_one_firm",
     "evaluate_wide",
     "load_criterion",
     "load_rule",

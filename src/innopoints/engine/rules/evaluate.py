@@ -372,6 +372,46 @@ def evaluate_wide(
     return frame.select(out).collect()
 
 
+def evaluate_one_firm(
+    panel: pl.DataFrame,
+    compilers: Sequence[Compiler],
+    *,
+    year: int,
+    lang: str = "zh",
+    reasons: bool = True,
+    scores: pl.DataFrame | None = None,
+) -> list[dict[str, Any]] | None:
+    """One firm's result of every criterion for `year` (dicts with at least status,
+    score_min and reasons; in the order of `compilers`), or None when the firm
+    has no row that year. `panel` holds the firm's rows (earlier years feed lags).
+
+    The live path: row-wise in Python, no frame is built for the output; `reasons=False`
+    skips the texts. Identical to `evaluate_wide` (which it falls back to when the
+    rules need registry tables).
+    """
+    rows = _small_rows(panel, compilers, year=year, prepared=False, scores=scores)
+    if rows is not None:
+        if not rows:
+            return None
+        return evaluate_rows(rows[:1], compilers, lang, full=False, texts=reasons)[0]
+    wide = evaluate_wide(panel, compilers, lang=lang, reasons=reasons, year=year, scores=scores)
+    if wide.is_empty():
+        return None
+    row = wide.row(0, named=True)
+    out = []
+    for c in compilers:
+        key = f"{c.i}:{c.c.id}"
+        low = row.get(f"{key}:score_min")
+        out.append(
+            {
+                "status": row[f"{key}:status"],
+                "score_min": low,
+                "reasons": row.get(f"{key}:reasons") or "",
+            }
+        )
+    return out
+
+
 def _small_rows(
     panel: pl.DataFrame | pl.LazyFrame,
     compilers: Sequence[Compiler],

@@ -198,6 +198,21 @@ class RowPlan:
         for col in order[1:]:
             parent, op = parent_of[col]
             self.down.append((col, parent, op in ("all", "any")))
+        # the same structure over integer node positions (the hot loop of `run`)
+        position = {col: k for k, col in enumerate(order)}
+        for col in self.leaf_cols:
+            position.setdefault(col, len(position))
+        self.n_nodes = len(position)
+        self.root_pos = position[comp.root_col]
+        self.leaf_pos = [position[col] for col in self.leaf_cols]
+        op_code = {"all": 0, "any": 1, "possible": 2}
+        self.inner_pos = [
+            (position[col], op_code.get(op, 3), [position[k] for k in kids])
+            for col, op, kids in self.inner
+        ]
+        self.down_pos = [
+            (position[col], position[parent], check) for col, parent, check in self.down
+        ]
         self.part_labels = [p.label(lang) for p in c.parts]
         self.note = None
         if c.kind == "precheck" and c.judgement:
@@ -309,41 +324,48 @@ class RowPlan:
         if lp.kind == "judge":
             return lp.text[0]
         prefix, fmt, exact0, req, rhs = lp.text
-        shown = _val_text(a[0], a[1], exact0, fmt, self.lang)
+        memo = row.get(MEMO)
+        if memo is None:
+            shown = _val_text(a[0], a[1], exact0, fmt, self.lang)
+        else:  # the same value is shown by many criteria of a row: format it once
+            vkey = (fmt, exact0, a[0].__class__, a[0], a[1])
+            shown = memo.get(vkey, memo)
+            if shown is memo:
+                shown = memo[vkey] = _val_text(a[0], a[1], exact0, fmt, self.lang)
         if shown is None:
             shown = "?"
-        missing = self._missing_text(lp, row)
+        missing = self._missing_text(lp, row) if lp.missing else ""
         if rhs is not None:
             head, tail, rfmt, rexact = rhs
             rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
             return mark + prefix + shown + head + ("?" if rv is None else rv) + tail + missing
         return mark + prefix + shown + req + missing
 
-    def run(self, row: dict[str, Any], full: bool = True) -> dict[str, Any]:
+    def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> dict[str, Any]:
         """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
-        of one prepared row."""
+        of one prepared row; `texts=False` (with `full=False`) leaves reasons empty."""
         comp = self.comp
         parts: dict[str, Any] = {}
         for name, fn in self.part_fns:
             parts[name] = fn(row, parts)
         leaf_out = [f(row, parts) for f in self.leaf_fns]
-        vals: dict[str, bool | None] = dict(
-            zip(self.leaf_cols, [o[0] for o in leaf_out], strict=True)
-        )
-        for col, op, kids in self.inner:
-            if op == "all":
-                ks = [vals[k] for k in kids]
-                vals[col] = False if False in ks else (None if None in ks else True)
-            elif op == "any":
-                ks = [vals[k] for k in kids]
-                vals[col] = True if True in ks else (None if None in ks else False)
-            elif op == "possible":
+        vals: list[bool | None] = [None] * self.n_nodes
+        for k, out in zip(self.leaf_pos, leaf_out, strict=True):
+            vals[k] = out[0]
+        for k, op, kids in self.inner_pos:
+            if op < 2:
+                ks = [vals[j] for j in kids]
+                if op == 0:
+                    vals[k] = False if False in ks else (None if None in ks else True)
+                else:
+                    vals[k] = True if True in ks else (None if None in ks else False)
+            elif op == 2:
                 v = vals[kids[0]]
-                vals[col] = True if v is None else v
+                vals[k] = True if v is None else v
             else:
                 v = vals[kids[0]]
-                vals[col] = None if v is None else not v
-        root = vals[comp.root_col]
+                vals[k] = None if v is None else not v
+        root = vals[self.root_pos]
         status = "eligible" if root is True else ("ineligible" if root is False else "unknown")
         items: list[str | None] = []
         parts_out = None
@@ -359,13 +381,25 @@ class RowPlan:
                     {"part": n, "min": a, "max": b}
                     for n, a, b in zip(comp.part_names, los, his, strict=True)
                 ]
-            items.append(self._parts_text(los, his, score_min, score_max))
+            if texts:
+                items.append(self._parts_text(los, his, score_min, score_max))
+        if not texts and not full:
+            return {
+                "status": status,
+                "score": score,
+                "score_min": score_min,
+                "score_max": score_max,
+                "reasons": "",
+                "missing": "",
+                "parts": parts_out,
+            }
         missing: list[str] = []
-        dec = {comp.root_col: True}
-        for col, parent, check in self.down:
-            dec[col] = dec[parent] and (not check or vals[col] == vals[parent])
-        for lp, (st, a, b) in zip(self.leaves, leaf_out, strict=True):
-            if dec[lp.col]:
+        dec = [False] * self.n_nodes
+        dec[self.root_pos] = True
+        for k, parent, check in self.down_pos:
+            dec[k] = dec[parent] and (not check or vals[k] == vals[parent])
+        for lp, k, (st, a, b) in zip(self.leaves, self.leaf_pos, leaf_out, strict=True):
+            if dec[k]:
                 tk = lp.text_key
                 if tk is None:
                     items.append(self._leaf_text(lp, st, a, b, row))
@@ -434,14 +468,16 @@ def evaluate_rows(
     lang: str = "zh",
     *,
     full: bool = True,
+    texts: bool = True,
 ) -> list[list[dict[str, Any]]]:
     """For each prepared row, the result of every compiled criterion (in order);
-    `full=False` leaves out `missing` and `parts` (the one-firm wide output)."""
+    `full=False` leaves out `missing` and `parts` (the one-firm wide output), and
+    `texts=False` with it leaves out the reasons too (statuses and scores only)."""
     plans = [plan_of(c, lang) for c in compilers]
     out = []
     for row in rows:
         r = {**row, MEMO: {}}
-        out.append([p.run(r, full) for p in plans])
+        out.append([p.run(r, full, texts) for p in plans])
     return out
 
 
