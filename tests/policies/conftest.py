@@ -11,8 +11,10 @@ def fresh_caches():
     from innopoints.policies import inputs
     from innopoints.pools import actions
 
-    for cache in (panel._CACHE, inputs._CRITERIA, inputs._COMPILED, actions._CRITERIA):
+    for cache in (panel._CACHE, inputs._CRITERIA, inputs._COMPILED, inputs._INPUTS,
+                  inputs._SCORES, actions._CRITERIA):  # fmt: skip
         cache.clear()
     yield
-    for cache in (panel._CACHE, inputs._CRITERIA, inputs._COMPILED, actions._CRITERIA):
+    for cache in (panel._CACHE, inputs._CRITERIA, inputs._COMPILED, inputs._INPUTS,
+                  inputs._SCORES, actions._CRITERIA):  # fmt: skip
         cache.clear()

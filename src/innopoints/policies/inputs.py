@@ -14,6 +14,9 @@ from threading import Lock
 from typing import Any
 
 import polars as pl
+from django.db import connection
+from django.db.models import Count, IntegerField, Max, Sum
+from django.db.models.functions import Cast
 
 from innopoints.engine.rules import Criterion
 from innopoints.engine.rules.compiler import Compiler, compile_criterion
@@ -85,22 +88,62 @@ def latest_year(zone) -> int | None:
     return int(panel["year"].max())
 
 
+_INPUTS: OrderedDict[tuple, tuple[pl.DataFrame, list[Field]]] = OrderedDict()
+_SCORES: OrderedDict[tuple, pl.DataFrame] = OrderedDict()
+
+
+def _remember(cache: OrderedDict, key: tuple, value: Any, size: int = 8) -> Any:
+    with _LOCK:
+        cache[key] = value
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
+
+
+def pools_signature(zone) -> tuple:
+    """A cheap signature of the zone's pool memberships and pools (count, newest id and
+    time, members): it changes with every computation, override and new pool."""
+    agg = PoolMembership.objects.filter(pool__zone=zone).aggregate(
+        n=Count("id"),
+        last=Max("id"),
+        at=Max("computed_at"),
+        members=Sum(Cast("member", IntegerField())),
+    )
+    pools = Pool.objects.filter(zone=zone).aggregate(n=Count("id"), at=Max("updated_at"))
+    return (agg["n"], agg["last"], str(agg["at"]), agg["members"], pools["n"], str(pools["at"]))
+
+
 def zone_inputs(zone, year: int | None = None) -> ZoneInputs | None:
-    """The zone's inputs for `year` (default: its newest data year); None without data."""
+    """The zone's inputs for `year` (default: its newest data year); None without data.
+
+    The panel with the policy fields is cached per zone data version and pool signature,
+    the scores per scoring run, so a one-firm rematch does not re-read the zone."""
     panel = zone_derived(zone)
     if panel.is_empty():
         return None
     year = year or int(panel["year"].max())
-    frames = zone_frames(zone)
-    panel = with_extras(panel, frames.get("qualifications"), pool_frame(zone))
+    key = (connection.alias, connection.settings_dict.get("NAME"), zone.pk, zone.data_version,
+           pools_signature(zone), tuple(zone.custom_fields()))  # fmt: skip
+    with _LOCK:
+        hit = _INPUTS.get(key)
+    if hit is None:
+        frames = zone_frames(zone)
+        extended = with_extras(panel, frames.get("qualifications"), pool_frame(zone))
+        hit = _remember(_INPUTS, key, (extended, policy_fields(zone)), size=4)
     run = latest_run(zone, year)
+    skey = (connection.alias, connection.settings_dict.get("NAME"), zone.pk, year,
+            run.pk if run else None, str(run.finished_at) if run else "")  # fmt: skip
+    with _LOCK:
+        scores = _SCORES.get(skey)
+    if scores is None:
+        scores = _remember(_SCORES, skey, scores_frame(run, year))
     return ZoneInputs(
         zone=zone,
         year=year,
-        panel=panel,
-        scores=scores_frame(run, year),
+        panel=hit[0],
+        scores=scores,
         run=run,
-        fields=policy_fields(zone),
+        fields=hit[1],
         data_version=zone.data_version,
     )
 
