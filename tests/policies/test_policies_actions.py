@@ -218,3 +218,25 @@ def test_sandbox_compares_draft_with_published(users, zone, firms):
     assert out["over_budget"] is True
     assert [g["uscc"] for g in out["gained"]] == [uscc(1)] and out["lost"] == []
     assert sum(r["draft"] for r in out["by_industry"]) == 3
+
+
+def test_pool_based_policy_follows_pool_computations_and_overrides(users, zone, firms):
+    from innopoints.pools.actions import do_add_override, do_compute_pools, do_delete_override
+    from tests.pools.helpers import RD_RULE, custom_pool
+
+    admin = users["admin"]
+    pool = custom_pool(zone, "rd", RD_RULE, actor=admin)  # 2024: firms 2 and 3
+    v = published(zone, admin, code="pool-award", rule={"field": "pool_rd"}, amount=10)
+
+    def statuses():
+        return dict(
+            PolicyMatch.objects.filter(policy=v.policy).values_list("enterprise__uscc", "status")
+        )
+
+    assert set(statuses().values()) == {"unknown"}  # pool not computed yet: never "no"
+    do_compute_pools(admin, zone, 2024)
+    assert statuses() == {uscc(1): "ineligible", uscc(2): "eligible", uscc(3): "eligible"}
+    override = do_add_override(admin, pool, firms[uscc(1)], 2024, "add", "管委会决定")
+    assert statuses()[uscc(1)] == "eligible"
+    do_delete_override(admin, override)
+    assert statuses()[uscc(1)] == "ineligible"
