@@ -243,7 +243,11 @@ def _register_optional() -> None:
     """Attach the command groups of the engine packages that are installed."""
     import importlib
 
-    for module_name in ("innopoints.cli_scoring", "innopoints.cli_rules"):
+    for module_name in (
+        "innopoints.cli_scoring",
+        "innopoints.cli_rules",
+        "innopoints.cli_policies",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
