@@ -243,7 +243,12 @@ def _register_optional() -> None:
     """Attach the command groups of the engine packages that are installed."""
     import importlib
 
-    for module_name in ("innopoints.cli_scoring", "innopoints.cli_rules", "innopoints.cli_finance"):
+    for module_name in (
+        "innopoints.cli_scoring",
+        "innopoints.cli_rules",
+        "innopoints.cli_finance",
+        "innopoints.cli_policies",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -125,6 +125,9 @@ def build_demo(
     from innopoints.finance.demo import build_finance_demo
 
     build_finance_demo(zone)
+    from innopoints.policies.demo import seed_policies
+
+    echo(seed_policies(zone, echo))
     firms = Enterprise.objects.filter(zone=zone).count()
     return f"demo zone {zone.code}: {firms:,} enterprises; log in as " + ", ".join(
         f"{u} / {p}" for u, (p, _) in DEMO_USERS.items()

@@ -345,6 +345,11 @@ def apply_registry(
         events = _write_plan(actor, zone, plan, batch, progress)
         record_many(events)
         Zone.objects.filter(pk=zone.pk).update(data_version=F("data_version") + 1)
+    if any(c["created"] or c["changed"] for c in counts.values()):
+        from innopoints.policies.actions import after_import  # policies match the new data
+
+        touched = {u for f in incoming.values() if "uscc" in f.columns for u in f["uscc"]}
+        after_import(zone, sorted(touched), actor)
     return counts
 
 

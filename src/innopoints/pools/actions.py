@@ -710,6 +710,9 @@ def do_compute_pools(
             finished_at=timezone.now(),
         )
         raise
+    from innopoints.policies.actions import after_pools_computed  # policies read pools
+
+    after_pools_computed(zone, year, actor)
     progress(1.0, "done")
     computation.refresh_from_db()
     return computation
@@ -801,6 +804,9 @@ def do_add_override(
             changes=diff_fields(before, {"action": action, "reason": reason}),
             detail={"pool": pool.code, "uscc": enterprise.uscc, "year": year, "action": action},
         )
+    from innopoints.policies.actions import after_pools_computed  # policies read pools
+
+    after_pools_computed(pool.zone, year, actor)
     return override
 
 
@@ -826,3 +832,6 @@ def do_delete_override(actor, override: PoolOverride) -> None:
             detail={"pool": pool.code, "uscc": override.enterprise.uscc, "year": override.year},
         )
         override.delete()
+    from innopoints.policies.actions import after_pools_computed  # policies read pools
+
+    after_pools_computed(pool.zone, override.year, actor)

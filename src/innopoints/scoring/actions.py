@@ -420,6 +420,9 @@ def execute_scoring_run(actor, run_id: int, progress: Progress = _noop) -> dict[
     from innopoints.pools.actions import after_scoring_run  # pools build on scoring
 
     after_scoring_run(run_id, actor)
+    from innopoints.policies.actions import after_scoring_run as rematch_policies
+
+    rematch_policies(run_id, actor)  # policies that read points or bands
     progress(1.0, "done")
     return {"run": run_id, "url": reverse("scoring-run", args=[run_id])}
 

@@ -20,6 +20,8 @@ from innopoints.accounts.api import router as tokens_router
 from innopoints.accounts.api import session_auth, token_auth
 from innopoints.enterprises.api import router as enterprises_router
 from innopoints.finance.api import router as finance_router
+from innopoints.inbox.api import router as inbox_router
+from innopoints.policies.api import router as policies_router
 from innopoints.pools.api import router as pools_router
 from innopoints.portal.api import router as portal_router
 from innopoints.portrait.api import router as portrait_router
@@ -202,3 +204,5 @@ api.add_router("/pools", pools_router)
 api.add_router("/portal", portal_router)
 api.add_router("/portrait", portrait_router)
 api.add_router("/finance", finance_router)
+api.add_router("/policies", policies_router)
+api.add_router("/inbox", inbox_router)

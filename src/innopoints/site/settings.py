@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "innopoints.portal",
     "innopoints.portrait",
     "innopoints.finance",
+    "innopoints.inbox",
+    "innopoints.policies",
 ]
 
 MIDDLEWARE = [

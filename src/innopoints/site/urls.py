@@ -38,5 +38,7 @@ urlpatterns = [
     path("portal/", include("innopoints.portal.urls")),
     path("portrait/", include("innopoints.portrait.urls")),
     path("finance/", include("innopoints.finance.urls")),
+    path("policies/", include("innopoints.policies.urls")),
+    path("inbox/", include("innopoints.inbox.urls")),
     path("api/", api.urls),
 ]
