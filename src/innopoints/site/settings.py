@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "innopoints.pools",
     "innopoints.portal",
     "innopoints.portrait",
+    "innopoints.services",
 ]
 
 MIDDLEWARE = [
