@@ -122,6 +122,9 @@ def build_demo(
             detail={"counts": counts, "source": "demo generator"},
         )
     _users(zone)
+    from innopoints.services.demo import seed_services
+
+    echo(seed_services(zone, echo=echo))
     firms = Enterprise.objects.filter(zone=zone).count()
     return f"demo zone {zone.code}: {firms:,} enterprises; log in as " + ", ".join(
         f"{u} / {p}" for u, (p, _) in DEMO_USERS.items()

@@ -1066,7 +1066,7 @@ def do_create_project(
             project,
             zone=zone,
             changes=diff_fields({}, clean),
-            detail={"milestones": {k: v for k, v in (milestones or {}).items()}},
+            detail={"milestones": {k: v.isoformat() for k, v in (milestones or {}).items() if v}},
         )
     return project
 

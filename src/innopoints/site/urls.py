@@ -37,5 +37,6 @@ urlpatterns = [
     path("pools/", include("innopoints.pools.urls")),
     path("portal/", include("innopoints.portal.urls")),
     path("portrait/", include("innopoints.portrait.urls")),
+    path("services/", include("innopoints.services.urls")),
     path("api/", api.urls),
 ]
