@@ -6,8 +6,10 @@ A demand (企业需求) is matched against the research supply list (院所科�
    private `jieba.Tokenizer` whose dictionary also knows every supply keyword (the supply
    list's curated phrases become words: 碳化硅, 水肥一体化, ...). Stop words, punctuation
    and single characters are dropped.
-2. BM25 (Okapi, `rank_bm25`) over each supply item's title and keywords (weighted twice)
-   and description.
+2. BM25 over each supply item's title and keywords (weighted twice) and description,
+   vectorised with numpy postings, with Lucene's IDF `log(1 + (N - n + .5) / (n + .5))`,
+   which stays positive: `rank_bm25`'s Okapi IDF is 0 or negative for a word found in half
+   the items or more, so on a zone's short list (or two items) real matches scored 0.
 3. Optional filters: the technology field and the demand firm's industry section
    (GB/T 4754) against the sections the supply item serves.
 
@@ -27,7 +29,6 @@ from pathlib import Path
 
 import jieba
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -171,6 +172,41 @@ class Candidate:
     terms: tuple[str, ...]  # matched query terms, most specific (highest IDF) first
 
 
+class BM25:
+    """Okapi BM25 (k1, b) with Lucene's non-negative IDF, over token lists."""
+
+    def __init__(self, corpus: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> None:
+        self.n = len(corpus)
+        lengths = np.array([len(d) for d in corpus], dtype=float)
+        avg = lengths.mean() if self.n and lengths.mean() > 0 else 1.0
+        self.norm = k1 * (1 - b + b * lengths / avg)
+        self.k1 = k1
+        postings: dict[str, dict[int, int]] = {}
+        for i, doc in enumerate(corpus):
+            for t in doc:
+                postings.setdefault(t, {}).setdefault(i, 0)
+                postings[t][i] += 1
+        self.postings = {
+            t: (np.fromiter(p.keys(), dtype=np.int64), np.fromiter(p.values(), dtype=float))
+            for t, p in postings.items()
+        }
+        self.idf = {
+            t: float(np.log(1 + (self.n - len(ix) + 0.5) / (len(ix) + 0.5)))
+            for t, (ix, _tf) in self.postings.items()
+        }
+
+    def scores(self, query: Sequence[str]) -> np.ndarray:
+        """The score of every document for the query terms."""
+        out = np.zeros(self.n)
+        for t in query:
+            hit = self.postings.get(t)
+            if hit is None:
+                continue
+            ix, tf = hit
+            out[ix] += self.idf[t] * tf * (self.k1 + 1) / (tf + self.norm[ix])
+        return out
+
+
 class Matcher:
     """A BM25 index over a supply list; `rank` answers one demand."""
 
@@ -179,7 +215,7 @@ class Matcher:
         add_vocabulary(k for d in self.docs for k in split_keywords(d.keywords))
         self.tokens = [tokenize(d.text()) for d in self.docs]
         self.token_sets = [set(t) for t in self.tokens]
-        self.bm25 = BM25Okapi(self.tokens) if self.docs else None
+        self.bm25 = BM25(self.tokens)
         self.fields = np.array([d.field for d in self.docs], dtype=object)
         self.sections = [d.sections() for d in self.docs]
 
@@ -188,12 +224,12 @@ class Matcher:
     ) -> list[Candidate]:
         """The `k` best supply items for `query` (score > 0 only), optionally only those of
         technology `field` and those serving industry `section`."""
-        if self.bm25 is None:
+        if not self.docs:
             return []
         q = list(dict.fromkeys(tokenize(query)))
         if not q:
             return []
-        scores = np.asarray(self.bm25.get_scores(q), dtype=float)
+        scores = self.bm25.scores(q)
         mask = scores > 0
         if field:
             mask &= self.fields == field

@@ -314,7 +314,7 @@ class ProjectStage(models.TextChoices):
     SIGNED = "signed", _("Signed")
     GROUNDBREAKING = "groundbreaking", _("Groundbreaking")
     CONSTRUCTION = "construction", _("Under construction")
-    COMPLETED = "completed", _("Completed")
+    COMPLETED = "completed", _("Construction completed")
     PRODUCTION = "production", _("In production")
 
 
