@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from innopoints.services import access, stats
+from innopoints.services import access, actions, stats
 from innopoints.services.actions import (
     ServiceError,
     do_create_contract,
@@ -474,3 +474,367 @@ def zone_stats(request: HttpRequest):
         "projects": totals,
         "handling": stats.handling_stats(access.visible_requests(user), today),
     }
+
+
+# ---------------------------------------------------------------------------- writes
+# Everything a person does on the pages is here too (banks' and zones' own systems).
+
+
+def _admin_zone(request: HttpRequest, code: str):
+    return access.managed_zones(request.user).filter(code=code).first()
+
+
+class SupplyIn(Schema):
+    zone: str = Field(..., max_length=32)
+    code: str = Field("", max_length=40)
+    title: str = Field(..., max_length=200)
+    field: str = Field(..., max_length=20)
+    keywords: str = Field("", max_length=300)
+    description: str = Field("", max_length=4000)
+    maturity: str = Field("lab", max_length=12)
+    owner: str = Field(..., max_length=100)
+    industries: str = Field("", max_length=40)
+
+
+@router.post("/supply", response={201: SupplyOut, 400: ErrorOut, 403: ErrorOut})
+def create_supply(request: HttpRequest, payload: SupplyIn):
+    """Add an item to the research supply list (zone admins)."""
+    zone = _admin_zone(request, payload.zone)
+    if zone is None:
+        return _forbidden("only the zone's admins edit the supply list")
+    try:
+        return Status(
+            201, actions.do_create_supply(request.user, zone, **payload.dict(exclude={"zone"}))
+        )
+    except ServiceError as exc:
+        return _error(exc)
+
+
+class MatchContractIn(Schema):
+    registration_no: str = Field(..., max_length=40)
+    registered_on: dt.date
+    amount: float = Field(..., ge=0, le=1e9)
+    type: Literal["development", "transfer", "licence", "consulting", "service"] = "development"
+    title: str = Field("", max_length=200)
+
+
+@router.post(
+    "/matches/{match_id}/contract",
+    response={201: ContractOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def contract_match(request: HttpRequest, match_id: int, payload: MatchContractIn):
+    """Register the contract a match (both sides interested) led to (zone admins)."""
+    match = access.get_match(request.user, match_id)
+    if not access.can_manage_zone(request.user, match.demand.zone_id):
+        return _forbidden("only the zone's admins register contracts")
+    try:
+        return Status(201, actions.do_contract_match(request.user, match, **payload.dict()))
+    except ServiceError as exc:
+        return _error(exc)
+
+
+class ResultIn(Schema):
+    zone: str = Field(..., max_length=32)
+    title: str = Field(..., max_length=200)
+    university: str = Field(..., max_length=100)
+    team: str = Field(..., max_length=300)
+    ip_numbers: str = Field("", max_length=300)
+    field: str = Field("", max_length=20)
+
+
+class GrantIn(Schema):
+    team_share: float = Field(80, ge=0, le=100)
+    university_share: float = Field(20, ge=0, le=100)
+    agreement: str = Field(..., max_length=100)
+    granted_on: dt.date
+
+
+class TransferIn(Schema):
+    agreement: str = Field(..., max_length=100)
+    transferred_on: dt.date
+    price: float = Field(..., ge=0, le=1e9)
+
+
+class IncomeRightIn(Schema):
+    ratio: float = Field(..., gt=0, le=100)
+    basis: Literal["revenue", "profit", "equity"]
+    term_years: int = Field(..., ge=1, le=50)
+    income_from: dt.date
+
+
+class ConversionIn(Schema):
+    uscc: str = Field("", max_length=18, description="a firm of the zone")
+    firm_name: str = Field("", max_length=100, description="a firm outside the zone")
+    mode: Literal["licence", "transfer", "equity"]
+    converted_on: dt.date
+    amount: float = Field(0, ge=0, le=1e9)
+
+
+class ConversionOut(Schema):
+    id: int
+    result_id: int
+    firm_name: str
+    in_zone: bool
+    mode: str
+    converted_on: dt.date
+    amount: float
+
+
+class IncomeIn(Schema):
+    year: int = Field(..., ge=2000, le=2100)
+    quarter: int = Field(0, ge=0, le=4)
+    basis_amount: float = Field(..., ge=0, le=1e9)
+
+
+class IncomeOut(Schema):
+    id: int
+    conversion_id: int
+    year: int
+    quarter: int
+    basis_amount: float
+    ratio: float
+    university_amount: float
+
+
+def _managed_result(request: HttpRequest, result_id: int):
+    result = access.get_result(request.user, result_id)
+    return result if access.can_manage_zone(request.user, result.zone_id) else None
+
+
+@router.post("/results", response={201: ResultOut, 400: ErrorOut, 403: ErrorOut})
+def create_result(request: HttpRequest, payload: ResultIn):
+    """Register a research result (zone admins)."""
+    zone = _admin_zone(request, payload.zone)
+    if zone is None:
+        return _forbidden("only the zone's admins register results")
+    try:
+        return Status(
+            201, actions.do_create_result(request.user, zone, **payload.dict(exclude={"zone"}))
+        )
+    except ServiceError as exc:
+        return _error(exc)
+
+
+@router.post(
+    "/results/{result_id}/grant",
+    response={200: ResultOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def grant_shares(request: HttpRequest, result_id: int, payload: GrantIn):
+    """Step 1 (赋权): ownership shares, which must sum to 100 %."""
+    result = _managed_result(request, result_id)
+    if result is None:
+        return _forbidden("only the zone's admins record the steps")
+    try:
+        return Status(200, actions.do_grant_shares(request.user, result, **payload.dict()))
+    except ServiceError as exc:
+        return _error(exc)
+
+
+@router.post(
+    "/results/{result_id}/transfer",
+    response={200: ResultOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def transfer_share(request: HttpRequest, result_id: int, payload: TransferIn):
+    """Step 2 (转让): the university's share goes to the team."""
+    result = _managed_result(request, result_id)
+    if result is None:
+        return _forbidden("only the zone's admins record the steps")
+    try:
+        return Status(200, actions.do_transfer_share(request.user, result, **payload.dict()))
+    except ServiceError as exc:
+        return _error(exc)
+
+
+@router.post(
+    "/results/{result_id}/income-right",
+    response={200: ResultOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def agree_income(request: HttpRequest, result_id: int, payload: IncomeRightIn):
+    """Step 3 (约定收益): the university's income right."""
+    result = _managed_result(request, result_id)
+    if result is None:
+        return _forbidden("only the zone's admins record the steps")
+    try:
+        return Status(200, actions.do_agree_income(request.user, result, **payload.dict()))
+    except ServiceError as exc:
+        return _error(exc)
+
+
+@router.post(
+    "/results/{result_id}/conversions",
+    response={201: ConversionOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def convert_result(request: HttpRequest, result_id: int, payload: ConversionIn):
+    """Conversion into a firm (a zone firm by USCC, or another by name)."""
+    result = _managed_result(request, result_id)
+    if result is None:
+        return _forbidden("only the zone's admins record conversions")
+    from innopoints.enterprises.models import Enterprise
+
+    firm = (
+        Enterprise.objects.filter(zone_id=result.zone_id, uscc=payload.uscc.upper()).first()
+        if payload.uscc
+        else None
+    )
+    data = payload.dict(exclude={"uscc"})
+    try:
+        return Status(201, actions.do_convert_result(request.user, result, enterprise=firm, **data))
+    except ServiceError as exc:
+        return _error(exc)
+
+
+@router.post(
+    "/results/{result_id}/conversions/{conversion_id}/income",
+    response={201: IncomeOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def record_income(request: HttpRequest, result_id: int, conversion_id: int, payload: IncomeIn):
+    """Conversion income of a period; the university's share follows the agreed ratio."""
+    result = _managed_result(request, result_id)
+    if result is None:
+        return _forbidden("only the zone's admins record income")
+    conversion = result.conversions.filter(pk=conversion_id).first()
+    if conversion is None:
+        raise Http404("conversion not found")
+    try:
+        return Status(201, actions.do_record_income(request.user, conversion, **payload.dict()))
+    except ServiceError as exc:
+        return _error(exc)
+
+
+class ProjectIn(Schema):
+    zone: str = Field(..., max_length=32)
+    uscc: str = Field(..., max_length=18)
+    name: str = Field(..., max_length=200)
+    total_investment: float = Field(..., ge=0, le=1e9)
+    plan_year: int = Field(..., ge=2000, le=2100)
+    planned_this_year: float = Field(..., ge=0, le=1e9)
+    stage: Literal["signed", "groundbreaking", "construction", "completed", "production"] = "signed"
+    signed_on: dt.date
+    milestones: dict[
+        Literal["groundbreaking", "construction", "completed", "production"], dt.date
+    ] = {}
+
+
+class StageIn(Schema):
+    stage: Literal["groundbreaking", "construction", "completed", "production"]
+    on: dt.date | None = None
+
+
+class InvestmentIn(Schema):
+    month: dt.date = Field(..., description="any day of the month")
+    amount: float = Field(..., ge=0, le=1e9)
+
+
+class InvestmentOut(Schema):
+    project_id: int
+    month: dt.date
+    amount: float
+
+
+@router.get("/projects/{project_id}", response=ProjectOut)
+def get_project(request: HttpRequest, project_id: int):
+    """One key project (404 outside the user's scope)."""
+    return access.get_project(request.user, project_id)
+
+
+@router.post("/projects", response={201: ProjectOut, 400: ErrorOut, 403: ErrorOut})
+def create_project(request: HttpRequest, payload: ProjectIn):
+    """Register a key project with planned stage dates (zone admins)."""
+    zone = _admin_zone(request, payload.zone)
+    if zone is None:
+        return _forbidden("only the zone's admins register projects")
+    firm = access.zone_firms(request.user, zone.pk).filter(uscc=payload.uscc.upper()).first()
+    if firm is None:
+        return Status(
+            400,
+            {"detail": "no firm of the zone has this USCC / 本园区没有该企业", "code": "invalid"},
+        )
+    data = payload.dict(exclude={"zone", "uscc", "milestones"})
+    try:
+        project = actions.do_create_project(
+            request.user, zone, firm, milestones=payload.milestones, **data
+        )
+    except ServiceError as exc:
+        return _error(exc)
+    return Status(201, project)
+
+
+def _managed_project(request: HttpRequest, project_id: int):
+    project = access.get_project(request.user, project_id)
+    return project if access.can_manage_zone(request.user, project.zone_id) else None
+
+
+@router.post(
+    "/projects/{project_id}/stage",
+    response={200: ProjectOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def set_stage(request: HttpRequest, project_id: int, payload: StageIn):
+    """Move a project forward to a stage (its milestone is reached on `on`)."""
+    project = _managed_project(request, project_id)
+    if project is None:
+        return _forbidden("only the zone's admins track projects")
+    try:
+        return Status(
+            200, actions.do_set_project_stage(request.user, project, payload.stage, payload.on)
+        )
+    except ServiceError as exc:
+        return _error(exc)
+
+
+@router.post(
+    "/projects/{project_id}/investments",
+    response={200: InvestmentOut, 400: ErrorOut, 403: ErrorOut},
+)
+def record_investment(request: HttpRequest, project_id: int, payload: InvestmentIn):
+    """Actual investment of a month (replaces an earlier entry for the month)."""
+    project = _managed_project(request, project_id)
+    if project is None:
+        return _forbidden("only the zone's admins track projects")
+    try:
+        return Status(
+            200, actions.do_record_investment(request.user, project, payload.month, payload.amount)
+        )
+    except ServiceError as exc:
+        return _error(exc)
+
+
+class HandlingStepIn(Schema):
+    on: dt.date | None = None
+    note: str = Field("", max_length=2000)
+
+
+@router.get("/handling/{request_id}", response=RequestOut)
+def get_request(request: HttpRequest, request_id: int):
+    """One assisted-handling request (404 outside the user's scope)."""
+    return access.get_request(request.user, request_id)
+
+
+@router.post(
+    "/handling/{request_id}/{verb}",
+    response={200: RequestOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut},
+)
+def handle_request(
+    request: HttpRequest,
+    request_id: int,
+    verb: Literal["accept", "complete", "return", "withdraw"],
+    payload: HandlingStepIn,
+):
+    """An official accepts (deadlines in working days from `on`), completes or returns
+    (with `note`) a request; the firm withdraws its own."""
+    req = access.get_request(request.user, request_id)
+    admin = access.can_manage_zone(request.user, req.zone_id)
+    own = req.enterprise_id == getattr(access.own_firm(request.user), "pk", None)
+    if (verb == "withdraw" and not own) or (verb != "withdraw" and not admin):
+        return _forbidden("not allowed for this request")
+    try:
+        if verb == "accept":
+            req = actions.do_accept_request(request.user, req, payload.on)
+        elif verb == "complete":
+            req = actions.do_complete_request(request.user, req, payload.on, payload.note)
+        elif verb == "return":
+            req = actions.do_return_request(request.user, req, payload.note)
+        else:
+            req = actions.do_withdraw_request(request.user, req)
+    except ServiceError as exc:
+        return _error(exc)
+    return Status(200, req)
