@@ -16,6 +16,7 @@ from innopoints.enterprises.models import Enterprise, YearlyData
 from innopoints.services import actions
 from innopoints.services.matching import DATA_DIR
 from innopoints.services.models import (
+    STAGE_ORDER,
     DemandItem,
     HandlingRequest,
     ProcedureType,
@@ -119,7 +120,7 @@ def seed_services(zone: Zone, echo=print, seed: int = 8) -> str:
     for i, row in enumerate(demand_rows):
         pool = firms.filter(pl.col("industry_code").str.starts_with(row["industry_section"]))
         pool = pool if pool.height else firms
-        firm = by_id[pool["id"][(i * 7) % pool.height]]
+        firm = by_id[firms["id"][0]] if i == 0 else by_id[pool["id"][(i * 7) % pool.height]]
         demands.append(
             actions.do_create_demand(
                 None,
@@ -203,134 +204,209 @@ def seed_services(zone: Zone, echo=print, seed: int = 8) -> str:
                 type="development",
             )
 
-    # results under 赋权+转让+约定收益
-    titles = [s.title for s in SupplyItem.objects.filter(zone=zone).order_by("id")[:14]]
-    owners = list(firms.sort("id")["id"].head(14))
-    for i, title in enumerate(titles):
-        uni = UNIVERSITIES[i % len(UNIVERSITIES)]
-        result = actions.do_create_result(
-            None,
-            zone,
-            title=title,
-            university=uni,
-            team="、".join(_person(rng) for _ in range(3)),
-            ip_numbers=f"ZL20{21 + i % 4}1{rng.integers(10**7, 10**8)}.{rng.integers(10)}",
-        )
-        if i >= 12:
-            continue
-        base = dt.date(2023 + i % 2, 3 + i % 6, 10)
-        actions.do_grant_shares(
-            None,
-            result,
-            team_share=80,
-            university_share=20,
-            agreement=f"赋权协议〔{base.year}〕{i + 1}号",
-            granted_on=base,
-        )
-        if i >= 11:
-            continue
-        actions.do_transfer_share(
-            None,
-            result,
-            agreement=f"技术转让协议〔{base.year}〕{i + 1}号",
-            transferred_on=base + dt.timedelta(days=45),
-            price=float(rng.integers(5, 50)),
-        )
-        actions.do_agree_income(
-            None,
-            result,
-            ratio=float([5, 8, 10, 15][i % 4]),
-            basis=["revenue", "profit", "equity"][i % 3],
-            term_years=5,
-            income_from=base + dt.timedelta(days=60),
-        )
-        if i >= 10:
-            continue
-        in_zone = i % 5 != 4  # 80% inside the zone, as in the seed zone
-        conversion = actions.do_convert_result(
-            None,
-            result,
-            enterprise=by_id[owners[i]] if in_zone else None,
-            firm_name="" if in_zone else OUTSIDE_BUYERS[i % len(OUTSIDE_BUYERS)],
-            mode=["licence", "transfer", "equity"][i % 3],
-            converted_on=base + dt.timedelta(days=90),
-            amount=float(rng.integers(50, 800)),
-        )
-        for y in range(base.year + (1 if base.month > 9 else 0), 2027):
-            actions.do_record_income(
-                None, conversion, year=y, quarter=0, basis_amount=float(rng.integers(100, 3000))
-            )
-
-    # key projects, with milestones and monthly investment of 2026
-    big = firms.sort("id")["id"].to_list()
-    stages = ["signed", "groundbreaking", "construction", "construction", "completed", "production"]
-    for i, name in enumerate(PROJECTS):
-        total = float(rng.integers(20, 400)) * 1000
-        planned = round(total * float(rng.uniform(0.15, 0.4)), 2)
-        signed = dt.date(2025, 1 + i % 12, 8)
-        stage = stages[i % len(stages)]
-        milestones = {
-            s: signed + dt.timedelta(days=90 * (k + 1))
-            for k, s in enumerate(["groundbreaking", "construction", "completed", "production"])
-        }
-        project = actions.do_create_project(
-            None,
-            zone,
-            by_id[big[(i * 37) % len(big)]],
-            name=name,
-            total_investment=total,
-            planned_this_year=planned,
-            plan_year=2026,
-            stage="signed",
-            signed_on=signed,
-            milestones=milestones,
-        )
-        for k, s in enumerate(["groundbreaking", "construction", "completed", "production"]):
-            if stages.index(stage) > k or stage == s:
-                actions.do_set_project_stage(
-                    None, project, s, milestones[s] + dt.timedelta(days=int(rng.integers(-10, 40)))
-                )
-        if stage != "signed":
-            for m in range(1, 12):
-                actions.do_record_investment(
-                    None,
-                    project,
-                    dt.date(2026, m, 1),
-                    round(planned / 12 * float(rng.uniform(0.4, 1.3)), 2),
-                )
-
-    # assisted handling (帮代办): requests through 2026, most handled well within the limits
-    procs = [
-        actions.do_create_procedure(
-            None, zone, code=c, name_zh=zh, name_en=en, statutory_days=s, promised_days=p
-        )
-        for c, zh, en, s, p in PROCEDURES
-    ]
-    for i in range(60):
-        proc = procs[i % len(procs)]
-        firm = by_id[big[(i * 13) % len(big)]]
-        submitted = dt.date(2026, 1, 5) + dt.timedelta(days=int(i * 5.2))
-        req = actions.do_submit_request(
-            None,
-            firm,
-            proc,
-            description=f"请协助办理{proc.name_zh}。",
-            documents="营业执照副本\n申请表\n项目备案证明",
-            submitted_on=submitted,
-        )
-        if submitted > dt.date(2026, 11, 20):
-            continue
-        accepted = submitted + dt.timedelta(days=int(rng.integers(0, 3)))
-        actions.do_accept_request(None, req, accepted)
-        if submitted > dt.date(2026, 10, 25):
-            continue
-        from innopoints.standard.workdays import add_working_days
-
-        took = int(rng.integers(max(1, proc.promised_days // 2), proc.promised_days + 2))
-        actions.do_complete_request(None, req, add_working_days(accepted, took))
+    demo_firm = by_id[firms["id"][0]]  # the demo enterprise user's firm (first by USCC)
+    _results(zone, rng, by_id, firms, demo_firm)
+    _projects(zone, rng, by_id, firms, demo_firm)
+    _handling(zone, rng, by_id, firms, demo_firm)
     return (
         f"services: {SupplyItem.objects.filter(zone=zone).count()} supply items, "
         f"{DemandItem.objects.filter(zone=zone).count()} demands, "
         f"{HandlingRequest.objects.filter(zone=zone).count()} handling requests, "
         f"{ProcedureType.objects.filter(zone=zone).count()} procedures"
     )
+
+
+# Seed-zone figures the demo reproduces (domain spec §4–§5): 40+ results converted, 80 %
+# inside the zone; 123 key projects, 389.8亿 total, 84.3亿 planned this year; 帮代办 time
+# limits cut by about 55 % against the statutory limits.
+SEED_RESULTS, SEED_CONVERTED, SEED_IN_ZONE_SHARE = 50, 42, 0.8
+SEED_PROJECTS, SEED_TOTAL, SEED_PLANNED = 123, 3_898_000.0, 843_000.0  # 万元
+
+
+def _scaled(rng: np.random.Generator, n: int, total: float, sigma: float) -> list[float]:
+    """n positive amounts (2 decimals) from a lognormal, summing exactly to `total`."""
+    raw = rng.lognormal(0, sigma, n)
+    cents = np.floor(raw / raw.sum() * total * 100).astype(np.int64)
+    cents[np.argmax(cents)] += int(round(total * 100)) - int(cents.sum())
+    return [float(c) / 100 for c in cents]
+
+
+def _results(zone, rng, by_id, firms, demo_firm) -> None:
+    items = list(SupplyItem.objects.filter(zone=zone).order_by("id"))
+    ids = firms["id"].to_list()
+    n_in_zone = round(SEED_CONVERTED * SEED_IN_ZONE_SHARE)
+    for i in range(SEED_RESULTS):
+        item = items[i % len(items)]
+        uni = item.owner if "大学" in item.owner else UNIVERSITIES[i % len(UNIVERSITIES)]
+        result = actions.do_create_result(
+            None,
+            zone,
+            title=item.title if i < len(items) else f"{item.title}（二期）",
+            university=uni,
+            team="、".join(_person(rng) for _ in range(int(rng.integers(2, 6)))),
+            ip_numbers="；".join(
+                f"ZL20{int(rng.integers(19, 25))}1{int(rng.integers(10**7, 10**8))}.{int(rng.integers(10))}"
+                for _ in range(int(rng.integers(1, 3)))
+            ),
+            field=item.field,
+        )
+        if i >= SEED_CONVERTED + 4:
+            continue  # registered only
+        base = dt.date(2022 + i % 4, 1 + i % 12, 10)
+        team = 80.0 if i % 7 else 70.0  # shares per agreement, 80/20 by default
+        actions.do_grant_shares(
+            None,
+            result,
+            team_share=team,
+            university_share=100 - team,
+            agreement=f"冀{uni[:4]}赋〔{base.year}〕{i + 1}号",
+            granted_on=base,
+        )
+        if i >= SEED_CONVERTED + 2:
+            continue
+        actions.do_transfer_share(
+            None,
+            result,
+            agreement=f"技术转让协议〔{base.year}〕{i + 1}号",
+            transferred_on=base + dt.timedelta(days=45),
+            price=float(rng.integers(5, 80)),
+        )
+        actions.do_agree_income(
+            None,
+            result,
+            ratio=float([5, 8, 10, 15][i % 4]),
+            basis=["revenue", "profit", "equity"][i % 3],
+            term_years=int(rng.integers(5, 11)),
+            income_from=base + dt.timedelta(days=60),
+        )
+        if i >= SEED_CONVERTED:
+            continue
+        in_zone = i < n_in_zone
+        firm = demo_firm if i == 0 else by_id[ids[(i * 41) % len(ids)]]
+        conversion = actions.do_convert_result(
+            None,
+            result,
+            enterprise=firm if in_zone else None,
+            firm_name="" if in_zone else OUTSIDE_BUYERS[i % len(OUTSIDE_BUYERS)],
+            mode=["licence", "transfer", "equity"][i % 3],
+            converted_on=base + dt.timedelta(days=90),
+            amount=float(rng.integers(50, 2000)),
+        )
+        start = (base + dt.timedelta(days=90)).year
+        for y in range(start, 2026):
+            actions.do_record_income(
+                None, conversion, year=y, quarter=0, basis_amount=float(rng.integers(100, 5000))
+            )
+        for q in (1, 2, 3):
+            if start <= 2026:
+                actions.do_record_income(
+                    None,
+                    conversion,
+                    year=2026,
+                    quarter=q,
+                    basis_amount=float(rng.integers(30, 1500)),
+                )
+
+
+def _projects(zone, rng, by_id, firms, demo_firm) -> None:
+    ids = firms["id"].to_list()
+    totals = _scaled(rng, SEED_PROJECTS, SEED_TOTAL, 0.9)
+    shares = rng.uniform(0.1, 0.4, SEED_PROJECTS) * np.array(totals)
+    planned = list(np.round(shares / shares.sum() * SEED_PLANNED, 2))
+    planned[int(np.argmax(planned))] += round(SEED_PLANNED - float(np.sum(planned)), 2)
+    stages = [
+        "signed",
+        "groundbreaking",
+        "construction",
+        "construction",
+        "construction",
+        "completed",
+        "production",
+    ]
+    products = [
+        "智能制造",
+        "新材料",
+        "生物医药",
+        "电子信息",
+        "新能源",
+        "高端装备",
+        "数字经济",
+        "节能环保",
+    ]
+    for i in range(SEED_PROJECTS):
+        firm = demo_firm if i == 0 else by_id[ids[(i * 37) % len(ids)]]
+        name = (
+            PROJECTS[i]
+            if i < len(PROJECTS)
+            else f"{firm.name[:8]}{products[i % len(products)]}产业化项目"
+        )
+        stage = stages[i % len(stages)]
+        signed = dt.date(2024 + (i % 3 == 0), 1 + i % 12, 1 + i % 27)
+        due = {s: signed + dt.timedelta(days=120 * (k + 1)) for k, s in enumerate(STAGE_ORDER[1:])}
+        if i % 6:  # most projects keep their plan: stages still ahead fall due after today
+            ahead = STAGE_ORDER[STAGE_ORDER.index(stage) + 1 :]
+            for k, s in enumerate(ahead):
+                due[s] = max(due[s], dt.date(2026, 12, 15) + dt.timedelta(days=150 * k))
+        project = actions.do_create_project(
+            None,
+            zone,
+            firm,
+            name=name,
+            total_investment=totals[i],
+            planned_this_year=min(planned[i], totals[i]),
+            plan_year=2026,
+            stage="signed",
+            signed_on=signed,
+            milestones=due,
+        )
+        for k, s in enumerate(STAGE_ORDER[1:]):
+            if STAGE_ORDER.index(stage) >= k + 1:
+                late = int(rng.integers(-20, 60))
+                actions.do_set_project_stage(
+                    None, project, s, min(due[s] + dt.timedelta(days=late), dt.date(2026, 11, 30))
+                )
+        if stage in ("signed", "production"):
+            continue
+        pace = float(rng.uniform(0.55, 1.15))  # some projects fall behind their plan
+        for m in range(1, 12):
+            actions.do_record_investment(
+                None,
+                project,
+                dt.date(2026, m, 1),
+                round(planned[i] / 12 * pace * float(rng.uniform(0.6, 1.4)), 2),
+            )
+
+
+def _handling(zone, rng, by_id, firms, demo_firm) -> None:
+    from innopoints.standard.workdays import add_working_days
+
+    ids = firms["id"].to_list()
+    procs = [
+        actions.do_create_procedure(
+            None, zone, code=c, name_zh=zh, name_en=en, statutory_days=s, promised_days=p
+        )
+        for c, zh, en, s, p in PROCEDURES
+    ]
+    for i in range(160):
+        proc = procs[i % len(procs)]
+        firm = demo_firm if i % 40 == 0 else by_id[ids[(i * 13) % len(ids)]]
+        submitted = dt.date(2026, 1, 5) + dt.timedelta(days=int(i * 2.05))
+        req = actions.do_submit_request(
+            None,
+            firm,
+            proc,
+            description=f"请协助办理{proc.name_zh}，材料已按清单准备。",
+            documents="营业执照副本\n申请表\n法定代表人身份证明",
+            submitted_on=submitted,
+        )
+        if i % 53 == 52:
+            actions.do_return_request(None, req, "材料不全：缺少项目备案证明")
+            continue
+        if submitted > dt.date(2026, 11, 20):
+            continue
+        accepted = submitted + dt.timedelta(days=int(rng.integers(0, 2)))
+        actions.do_accept_request(None, req, accepted)
+        if submitted > dt.date(2026, 10, 31):
+            continue
+        took = max(1, int(round(proc.statutory_days * float(rng.uniform(0.25, 0.65)))))
+        actions.do_complete_request(None, req, add_working_days(accepted, took))
