@@ -100,7 +100,18 @@ def world(users, zone, other_zone, firms):
     r_peer = actions.do_submit_request(
         admin, peer, proc, description="请协助", submitted_on=dt.date(2026, 3, 2)
     )
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = b"%PDF-1.4 test"
+    doc_own = actions.do_attach_document(
+        users["enterprise"], SimpleUploadedFile("营业执照.pdf", pdf), step="request", request=r_own
+    )
+    doc_peer = actions.do_attach_document(
+        admin, SimpleUploadedFile("申请表.pdf", pdf), step="request", request=r_peer
+    )
     return {
+        "doc_own": doc_own.pk,
+        "doc_peer": doc_peer.pk,
         "c_own": c_own.pk,
         "c_peer": c_peer.pk,
         "c_foreign": c_foreign.pk,
@@ -138,6 +149,8 @@ MATRIX = [
     ("/services/handling/?export=xlsx", expect(302, 200, 200, 200, 200, 403)),
     ("/services/handling/{r_own}/", expect(302, 200, 404, 200, 200, 403)),
     ("/services/handling/{r_peer}/", expect(302, 200, 404, 200, 404, 403)),
+    ("/services/documents/{doc_own}/", expect(302, 200, 404, 200, 200, 403)),
+    ("/services/documents/{doc_peer}/", expect(302, 200, 404, 200, 404, 403)),
     ("/api/services/contracts", expect(401, 200, 200, 200, 200, 200)),
     ("/api/services/contracts/{c_own}", expect(401, 200, 404, 200, 200, 404)),
     ("/api/services/contracts/{c_peer}", expect(401, 200, 404, 200, 404, 404)),
@@ -214,3 +227,18 @@ def test_writes_are_refused_outside_the_role(client_for, world, zone):
         "/api/services/contracts", body, content_type="application/json"
     )
     assert again.status_code == 409 and "已存在" in again.json()["detail"]
+
+
+def test_documents_are_checked_and_stored_privately(client_for, world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    firm = client_for("enterprise")
+    url = f"/services/handling/{world['r_own']}/"
+    fake = SimpleUploadedFile("x.pdf", b"not a pdf")
+    page = firm.post(url, {"document": fake}, follow=True).content.decode()
+    assert "x.pdf" in page and "PDF" in page  # the refusal names the file and type
+    firm.post(url, {"document": SimpleUploadedFile("图纸.png", b"\x89PNG\r\n\x1a\n....")})
+    page = firm.get(url).content.decode()
+    assert "图纸.png" in page
+    body = firm.get(f"/services/documents/{world['doc_own']}/")
+    assert body.status_code == 200 and b"".join(body.streaming_content) == b"%PDF-1.4 test"

@@ -30,6 +30,7 @@ from innopoints.services.models import (
     Match,
     ProcedureType,
     ResearchResult,
+    ServiceDocument,
     SupplyItem,
     TechContract,
 )
@@ -216,3 +217,14 @@ def get_request(user, pk: int) -> HandlingRequest:
         pk,
         "request",
     )
+
+
+def visible_documents(user) -> QuerySet[ServiceDocument]:
+    """Documents of the results and requests the user may read."""
+    return ServiceDocument.objects.filter(
+        Q(result__in=visible_results(user)) | Q(request__in=visible_requests(user))
+    )
+
+
+def get_document(user, pk: int) -> ServiceDocument:
+    return _get(visible_documents(user), pk, "document")

@@ -43,6 +43,7 @@ from innopoints.services.models import (
     ProjectStage,
     ResearchResult,
     ResultStatus,
+    ServiceDocument,
     SupplyItem,
     TechContract,
 )
@@ -1359,3 +1360,63 @@ def do_withdraw_request(actor, req: HandlingRequest) -> HandlingRequest:
         (HandlingRequest.State.SUBMITTED, HandlingRequest.State.ACCEPTED),
         values,
     )
+
+
+# ============================================================================ documents
+
+
+def do_attach_document(actor, upload, *, step: str, result=None, request=None) -> ServiceDocument:
+    """Keep a file handed over at a result's step or with a request (PDF, JPG, PNG or
+    XLSX of at most 5 MB, content checked against the extension)."""
+    import uuid
+    from pathlib import Path
+
+    from innopoints.portal.actions import (
+        ATTACHMENT_TYPES,
+        PortalError,
+        check_attachment,
+        private_root,
+    )
+
+    _require(
+        (result is None) != (request is None),
+        "文件须属于成果或申请之一",
+        "A document belongs to one result or one request",
+    )
+    _require(
+        step in ServiceDocument.Step.values, f"步骤「{step}」无效", f"Step '{step}' is not valid"
+    )
+    try:
+        ext, data = check_attachment(upload)
+    except PortalError as exc:
+        raise ServiceError(str(exc), str(exc), "invalid") from exc
+    owner = result if result is not None else request
+    relative = Path("services") / str(owner.zone_id) / f"{uuid.uuid4().hex}.{ext}"
+    target = private_root() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with transaction.atomic():
+        target.write_bytes(data)
+        doc = ServiceDocument.objects.create(
+            zone_id=owner.zone_id,
+            result=result,
+            request=request,
+            step=step,
+            original_name=Path(upload.name or "file").name[:200],
+            stored_path=str(relative),
+            content_type=ATTACHMENT_TYPES[ext],
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        record(
+            actor,
+            "document.attach",
+            doc,
+            zone=owner.zone,
+            detail={
+                "step": step,
+                "sha256": doc.sha256,
+                "owner": f"{owner._meta.model_name}:{owner.pk}",
+            },
+        )
+    return doc

@@ -451,3 +451,46 @@ class HandlingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure_id} {self.enterprise_id} {self.submitted_on}"
+
+
+class ServiceDocument(models.Model):
+    """A file handed over at a step of a result's workflow or with a 帮代办 request,
+    stored under PRIVATE_FILES_DIR (never web-served; downloads go through access)."""
+
+    class Step(models.TextChoices):
+        GRANT = "grant", _("Grant of ownership shares")
+        TRANSFER = "transfer", _("Transfer of the university's share")
+        INCOME = "income", _("Agreed income right")
+        CONVERSION = "conversion", _("Conversion")
+        REQUEST = "request", _("Request")
+
+    zone = models.ForeignKey("zones.Zone", on_delete=models.PROTECT, related_name="+")
+    result = models.ForeignKey(
+        ResearchResult, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    request = models.ForeignKey(
+        HandlingRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="files"
+    )
+    step = models.CharField(max_length=12, choices=Step.choices)
+    original_name = models.CharField(max_length=200)
+    stored_path = models.CharField(max_length=300)  # relative to PRIVATE_FILES_DIR
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result__isnull=False, request__isnull=True)
+                | Q(result__isnull=True, request__isnull=False),
+                name="document_of_result_or_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -17,4 +17,5 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="services-project"),
     path("handling/", views.handling_list, name="services-handling"),
     path("handling/<int:request_id>/", views.request_detail, name="services-request"),
+    path("documents/<int:document_id>/", views.document_download, name="services-document"),
 ]

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -43,6 +43,7 @@ from innopoints.services.models import (
     ProjectMilestone,
     ProjectStage,
     ResultStatus,
+    ServiceDocument,
 )
 
 PAGE_SIZE = 50
@@ -523,7 +524,14 @@ def result_detail(request: HttpRequest, result_id: int) -> HttpResponse:
         p = request.POST
         step = p.get("step")
         try:
-            if step == "grant":
+            if "document" in request.FILES:
+                actions.do_attach_document(
+                    request.user,
+                    request.FILES["document"],
+                    step=p.get("doc_step", ""),
+                    result=result,
+                )
+            elif step == "grant":
                 actions.do_grant_shares(
                     request.user,
                     result,
@@ -593,6 +601,8 @@ def result_detail(request: HttpRequest, result_id: int) -> HttpResponse:
             "bases": IncomeBasis.choices,
             "basis_name": IncomeBasis(result.income_basis).label if result.income_basis else "",
             "S": ResultStatus,
+            "documents": result.documents.all(),
+            "doc_steps": [c for c in ServiceDocument.Step.choices if c[0] != "request"],
         },
     )
 
@@ -842,7 +852,11 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
     if request.method == "POST":
         verb = request.POST.get("verb")
         try:
-            if verb == "accept" and admin:
+            if "document" in request.FILES and (own or admin):
+                actions.do_attach_document(
+                    request.user, request.FILES["document"], step="request", request=req
+                )
+            elif verb == "accept" and admin:
                 actions.do_accept_request(request.user, req, _date(request.POST.get("on")))
             elif verb == "complete" and admin:
                 actions.do_complete_request(
@@ -869,5 +883,30 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "procedure_name": req.procedure.name(_lang(request)),
             "today": timezone.localdate(),
             "S": HandlingRequest.State,
+            "documents": req.files.all(),
         },
     )
+
+
+@login_required
+def document_download(request: HttpRequest, document_id: int) -> FileResponse:
+    """A document of a result or request the user may read (404 for everyone else)."""
+    from pathlib import Path
+
+    from innopoints.portal.actions import private_root
+
+    _require_view(request)
+    doc = access.get_document(request.user, document_id)
+    root = private_root().resolve()
+    path = (root / doc.stored_path).resolve()
+    if root not in path.parents or not path.is_file():
+        raise Http404("file not found")
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=Path(doc.original_name).name,
+        content_type=doc.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
