@@ -147,6 +147,7 @@ MATRIX = [
     ("/services/projects/{p_peer}/", expect(302, 200, 404, 200, 404, 403)),
     ("/services/handling/", expect(302, 200, 200, 200, 200, 403)),
     ("/services/handling/?export=xlsx", expect(302, 200, 200, 200, 200, 403)),
+    ("/services/handling/?export=procedures", expect(302, 200, 200, 200, 200, 403)),
     ("/services/handling/{r_own}/", expect(302, 200, 404, 200, 200, 403)),
     ("/services/handling/{r_peer}/", expect(302, 200, 404, 200, 404, 403)),
     ("/services/documents/{doc_own}/", expect(302, 200, 404, 200, 200, 403)),

@@ -1420,3 +1420,120 @@ def do_attach_document(actor, upload, *, step: str, result=None, request=None) -
             },
         )
     return doc
+
+
+# ============================================================================ more imports
+
+RESULT_COLUMNS = (
+    tabular.Column("title", "成果名称", "Title", required=True),
+    tabular.Column("university", "高校或院所", "University", required=True, max_len=100),
+    tabular.Column("team", "团队成员", "Team", required=True, max_len=300),
+    tabular.Column("ip_numbers", "知识产权编号", "IP numbers", max_len=300),
+    tabular.Column("field", "技术领域", "Field", "enum", choices=FIELD_LABELS_ZH),
+)
+PROCEDURE_COLUMNS = (
+    tabular.Column("code", "编码", "Code", required=True, max_len=40),
+    tabular.Column("name_zh", "事项名称", "Name (Chinese)", required=True, max_len=100),
+    tabular.Column("name_en", "英文名称", "Name (English)", max_len=150),
+    tabular.Column(
+        "statutory_days",
+        "法定时限（工作日）",
+        "Statutory limit (working days)",
+        "int",
+        required=True,
+        minimum=1,
+        maximum=365,
+    ),
+    tabular.Column(
+        "promised_days",
+        "承诺时限（工作日）",
+        "Promised limit (working days)",
+        "int",
+        required=True,
+        minimum=1,
+        maximum=365,
+    ),
+)
+
+
+def do_import_results(actor, zone: Zone, data: bytes, filename: str) -> ImportOutcome:
+    """Register results from a file (strict); a row whose title and university exist
+    updates the team, IP numbers and field of that result."""
+    parsed, outcome = _read(data, filename, RESULT_COLUMNS)
+    if parsed is None or outcome.issues:
+        _finish_import(actor, zone, "result.import", filename, outcome)
+        return outcome
+    fields = ("team", "ip_numbers", "field")
+    existing = {(r.title, r.university): r for r in ResearchResult.objects.filter(zone=zone)}
+    with transaction.atomic():
+        new = []
+        for row in parsed.rows.iter_rows(named=True):
+            clean = {k: row.get(k) or "" for k in ("title", "university", *fields)}
+            old = existing.get((clean["title"], clean["university"]))
+            if old is None:
+                new.append(ResearchResult(zone=zone, **clean))
+                continue
+            changes = diff_fields(_snapshot(old, fields), {k: clean[k] for k in fields})
+            if changes:
+                for k in fields:
+                    setattr(old, k, clean[k])
+                old.save()
+                record(actor, "result.change", old, zone=zone, changes=changes)
+                outcome.changed += 1
+            else:
+                outcome.unchanged += 1
+        ResearchResult.objects.bulk_create(new)
+        outcome.created = len(new)
+        outcome.written = bool(new or outcome.changed)
+        _finish_import(actor, zone, "result.import", filename, outcome)
+    return outcome
+
+
+def do_import_procedures(actor, zone: Zone, data: bytes, filename: str) -> ImportOutcome:
+    """Procedure types with their limits (strict); rows are keyed by code."""
+    parsed, outcome = _read(data, filename, PROCEDURE_COLUMNS)
+    if parsed is not None and not parsed.rows.is_empty():
+        outcome.issues += tabular.duplicates(parsed.rows, "code", "编码")
+        rows = parsed.rows
+        outcome.issues += [
+            tabular.issue(
+                r,
+                "承诺时限（工作日）",
+                p,
+                f"第 {r} 行：承诺时限 {p} 超过法定时限 {s}",
+                f"Row {r}: the promised limit {p} exceeds the statutory limit {s}",
+            )
+            for r, p, s in rows.filter(pl.col("promised_days") > pl.col("statutory_days"))
+            .select("_row", "promised_days", "statutory_days")
+            .iter_rows()
+        ]
+    if parsed is None or outcome.issues:
+        _finish_import(actor, zone, "procedure.import", filename, outcome)
+        return outcome
+    fields = ("name_zh", "name_en", "statutory_days", "promised_days")
+    existing = {p.code: p for p in ProcedureType.objects.filter(zone=zone)}
+    with transaction.atomic():
+        new = []
+        for row in parsed.rows.iter_rows(named=True):
+            clean = {
+                "code": row["code"],
+                **{k: row.get(k) if k.endswith("days") else (row.get(k) or "") for k in fields},
+            }
+            old = existing.get(clean["code"])
+            if old is None:
+                new.append(ProcedureType(zone=zone, **clean))
+                continue
+            changes = diff_fields(_snapshot(old, fields), {k: clean[k] for k in fields})
+            if changes:
+                for k in fields:
+                    setattr(old, k, clean[k])
+                old.save()
+                record(actor, "procedure.change", old, zone=zone, changes=changes)
+                outcome.changed += 1
+            else:
+                outcome.unchanged += 1
+        ProcedureType.objects.bulk_create(new)
+        outcome.created = len(new)
+        outcome.written = bool(new or outcome.changed)
+        _finish_import(actor, zone, "procedure.import", filename, outcome)
+    return outcome

@@ -467,6 +467,9 @@ def result_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not can_manage:
             raise PermissionDenied
+        if "file" in request.FILES:
+            _handle_import(request, actions.do_import_results)
+            return redirect("services-results")
         data = {
             k: request.POST.get(k, "")
             for k in ("title", "university", "team", "ip_numbers", "field")
@@ -763,6 +766,34 @@ def handling_list(request: HttpRequest) -> HttpResponse:
     """Requests with deadlines and the statistics; a firm files a new request."""
     _require_view(request)
     firm = access.own_firm(request.user)
+    can_manage = access.managed_zones(request.user).exists()
+    if request.method == "POST" and can_manage:
+        if "file" in request.FILES:
+            _handle_import(request, actions.do_import_procedures)
+        else:
+            data = {
+                k: request.POST.get(k, "")
+                for k in ("code", "name_zh", "name_en", "statutory_days", "promised_days")
+            }
+            try:
+                actions.do_create_procedure(request.user, _zone_for_write(request), **data)
+                messages.success(request, _("Saved."))
+            except actions.ServiceError as exc:
+                _fail(request, exc)
+        return redirect("services-handling")
+    if request.GET.get("export") == "procedures":
+        frame = stats._frame(
+            access.visible_procedures(request.user),
+            {
+                "code": pl.String,
+                "name_zh": pl.String,
+                "name_en": pl.String,
+                "statutory_days": pl.Int64,
+                "promised_days": pl.Int64,
+            },
+        )
+        out = svc_tabular.export_frame(frame, actions.PROCEDURE_COLUMNS, _lang(request))
+        return export_table_response(out, "procedures", "xlsx", _lang(request))
     if request.method == "POST":
         if firm is None:
             raise PermissionDenied
@@ -835,6 +866,8 @@ def handling_list(request: HttpRequest) -> HttpResponse:
             "state_names": dict(HandlingRequest.State.choices),
             "state": state,
             "firm": firm,
+            "can_manage": can_manage,
+            "zones": access.managed_zones(request.user),
             "procedures": [(p, p.name(lang)) for p in access.visible_procedures(request.user)],
             "today": today,
             "lang": lang,
