@@ -143,6 +143,7 @@ MATRIX = [
     ("/services/results/{result}/", expect(302, 200, 404, 200, 404, 403)),
     ("/services/projects/", expect(302, 200, 200, 200, 200, 403)),
     ("/services/projects/?export=xlsx", expect(302, 200, 200, 200, 200, 403)),
+    ("/services/projects/?export=investments", expect(302, 200, 200, 200, 200, 403)),
     ("/services/projects/{p_own}/", expect(302, 200, 404, 200, 200, 403)),
     ("/services/projects/{p_peer}/", expect(302, 200, 404, 200, 404, 403)),
     ("/services/handling/", expect(302, 200, 200, 200, 200, 403)),

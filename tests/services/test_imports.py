@@ -102,3 +102,67 @@ def test_demand_import_refuses_firms_of_other_zones_and_bad_values(users, zone, 
         "d.xlsx",
     )
     assert out.created == 1
+
+
+def test_monthly_investment_import_and_round_trip(client_for, users, zone, firms):
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from innopoints.services.models import ProjectInvestment
+
+    admin = users["admin"]
+    actions.do_create_project(
+        admin,
+        zone,
+        firms[uscc(1)],
+        name="电池产线",
+        total_investment=1000,
+        planned_this_year=120,
+        plan_year=2026,
+        signed_on=dt.date(2026, 1, 2),
+    )
+    head = ["统一社会信用代码", "项目名称", "月份", "实际投资（万元）"]
+    bad = actions.do_import_investments(
+        admin,
+        zone,
+        xlsx(
+            [
+                head,
+                [uscc(1), "不存在的项目", "2026-03", "5"],
+                [uscc(1), "电池产线", "2026-04", "5"],
+                [uscc(1), "电池产线", "2026年4月", "6"],
+            ]
+        ),
+        "m.xlsx",
+    )
+    assert not bad.written
+    assert any("没有名为「不存在的项目」" in i["zh"] for i in bad.issues)
+    assert any(i["row"] == 4 and "重复" in i["zh"] for i in bad.issues)
+    ok = actions.do_import_investments(
+        admin,
+        zone,
+        xlsx(
+            [head, [uscc(1), "电池产线", "2026-03", "10"], [uscc(1), "电池产线", "2026/4", "12.5"]]
+        ),
+        "m.xlsx",
+    )
+    assert ok.created == 2
+    assert sorted(ProjectInvestment.objects.values_list("month", "amount")) == [
+        (dt.date(2026, 3, 1), 10.0),
+        (dt.date(2026, 4, 1), 12.5),
+    ]
+    exported = client_for("admin").get("/services/projects/?export=investments")
+    again = actions.do_import_investments(admin, zone, exported.content, "m.xlsx")
+    assert again.unchanged == 2 and not again.issues
+    page = client_for("admin").post(
+        "/services/projects/",
+        {
+            "kind": "investments",
+            "file": SimpleUploadedFile(
+                "m.xlsx", xlsx([head, [uscc(1), "电池产线", "2026-03", "11"]])
+            ),
+        },
+        follow=True,
+    )
+    assert "1 changed" in page.content.decode() or "变更 1 条" in page.content.decode()

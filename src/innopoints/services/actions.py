@@ -1537,3 +1537,90 @@ def do_import_procedures(actor, zone: Zone, data: bytes, filename: str) -> Impor
         outcome.written = bool(new or outcome.changed)
         _finish_import(actor, zone, "procedure.import", filename, outcome)
     return outcome
+
+
+INVESTMENT_COLUMNS = (
+    tabular.Column("uscc", "统一社会信用代码", "USCC", "uscc", required=True),
+    tabular.Column("name", "项目名称", "Project", required=True),
+    tabular.Column("month", "月份", "Month", "month", required=True),
+    tabular.Column(
+        "amount", "实际投资（万元）", "Actual investment (10k CNY)", "number", required=True
+    ),
+)
+
+
+def do_import_investments(actor, zone: Zone, data: bytes, filename: str) -> ImportOutcome:
+    """Monthly actual investment of key projects (strict). Rows name the project by its
+    owner's USCC and its name; the month may be any day of it (2026-03, 2026-03-01);
+    a month already entered is replaced and audited."""
+    parsed, outcome = _read(data, filename, INVESTMENT_COLUMNS)
+    if parsed is None or outcome.issues:
+        _finish_import(actor, zone, "project.investment_import", filename, outcome)
+        return outcome
+    projects = pl.DataFrame(
+        list(KeyProject.objects.filter(zone=zone).values_list("id", "enterprise__uscc", "name")),
+        schema={"project_id": pl.Int64, "uscc": pl.String, "name": pl.String},
+        orient="row",
+    )
+    rows = parsed.rows.join(projects, on=["uscc", "name"], how="left").with_columns(
+        pl.col("month").dt.truncate("1mo")
+    )
+    outcome.issues += [
+        tabular.issue(
+            r,
+            "项目名称",
+            n,
+            f"第 {r} 行：企业 {u} 没有名为「{n}」的重点项目",
+            f"Row {r}: firm {u} has no key project named '{n}'",
+        )
+        for r, u, n in rows.filter(pl.col("project_id").is_null())
+        .select("_row", "uscc", "name")
+        .iter_rows()
+    ]
+    dup = rows.filter(
+        pl.struct("project_id", "month").is_duplicated() & pl.col("project_id").is_not_null()
+    )
+    outcome.issues += [
+        tabular.issue(
+            r,
+            "月份",
+            str(m),
+            f"第 {r} 行：同一项目的 {m:%Y-%m} 在文件中重复",
+            f"Row {r}: {m:%Y-%m} of the same project appears more than once",
+        )
+        for r, m in dup.select("_row", "month").iter_rows()
+    ]
+    if outcome.issues:
+        _finish_import(actor, zone, "project.investment_import", filename, outcome)
+        return outcome
+    existing = {
+        (i.project_id, i.month): i for i in ProjectInvestment.objects.filter(project__zone=zone)
+    }
+    names = dict(projects.select("project_id", "name").iter_rows())
+    with transaction.atomic():
+        new = []
+        for pid, month, amount in rows.select(
+            "project_id", "month", pl.col("amount").round(2)
+        ).iter_rows():
+            old = existing.get((pid, month))
+            if old is None:
+                new.append(ProjectInvestment(project_id=pid, month=month, amount=amount))
+            elif abs(old.amount - amount) > 1e-9:
+                record(
+                    actor,
+                    "project.investment",
+                    old.project,
+                    zone=zone,
+                    object_repr=names[pid],
+                    changes={f"investment {month:%Y-%m}": [old.amount, amount]},
+                )
+                old.amount = amount
+                old.save(update_fields=["amount"])
+                outcome.changed += 1
+            else:
+                outcome.unchanged += 1
+        ProjectInvestment.objects.bulk_create(new)
+        outcome.created = len(new)
+        outcome.written = bool(new or outcome.changed)
+        _finish_import(actor, zone, "project.investment_import", filename, outcome)
+    return outcome

@@ -29,7 +29,7 @@ class Column:
     code: str
     zh: str
     en: str
-    kind: str = "text"  # text | number | int | date | enum | uscc
+    kind: str = "text"  # text | number | int | date | month | enum | uscc
     required: bool = False
     choices: Mapping[str, str] = field(default_factory=dict)  # code -> Chinese label
     minimum: float | None = 0
@@ -169,8 +169,14 @@ def parse(body: pl.DataFrame, columns: Sequence[Column]) -> Parsed:
                 )
             )
             bad_zh, bad_en = "不是数字", "is not a number"
-        elif c.kind == "date":
-            value = std._date_expr(raw)
+        elif c.kind in ("date", "month"):
+            text = raw
+            if c.kind == "month":  # 2026-03, 2026/3, 2026年3月 → the first of the month
+                month = text.str.replace(r"^(\d{4})[-/.年](\d{1,2})月?$", "$1-$2-01")
+                text = month
+            value = std._date_expr(text)
+            if c.kind == "month":
+                value = value.dt.truncate("1mo")
             ok = raw.is_null() | value.is_not_null()
             bad_zh, bad_en = (
                 "不是日期（应为 2026-03-01 这样的格式）",

@@ -622,7 +622,13 @@ def project_list(request: HttpRequest) -> HttpResponse:
         if not can_manage:
             raise PermissionDenied
         if "file" in request.FILES:
-            _handle_import(request, actions.do_import_projects)
+            kind = request.POST.get("kind")
+            importer = (
+                actions.do_import_investments
+                if kind == "investments"
+                else actions.do_import_projects
+            )
+            _handle_import(request, importer)
         else:
             p = request.POST
             zone = _zone_for_write(request)
@@ -659,6 +665,18 @@ def project_list(request: HttpRequest) -> HttpResponse:
         ProjectMilestone.objects.filter(project__in=qs),
         today,
     )
+    if request.GET.get("export") == "investments":
+        frame = stats._frame(
+            ProjectInvestment.objects.filter(project__in=qs).order_by("project_id", "month"),
+            {
+                "project__enterprise__uscc": pl.String,
+                "project__name": pl.String,
+                "month": pl.Date,
+                "amount": pl.Float64,
+            },
+        ).rename({"project_enterprise_uscc": "uscc", "project_name": "name"})
+        frame = frame.with_columns(pl.col("month").dt.strftime("%Y-%m"))
+        return _export(request, frame, actions.INVESTMENT_COLUMNS, "project-investments")
     if request.GET.get("export"):
         frame = stats._frame(
             qs,
