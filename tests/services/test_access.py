@@ -244,3 +244,26 @@ def test_documents_are_checked_and_stored_privately(client_for, world):
     assert "图纸.png" in page
     body = firm.get(f"/services/documents/{world['doc_own']}/")
     assert body.status_code == 200 and b"".join(body.streaming_content) == b"%PDF-1.4 test"
+
+
+def test_junk_form_values_never_break_a_page(client_for, world):
+    admin = client_for("admin")
+    assert admin.get("/services/contracts/?year=99999999999").status_code == 200
+    assert admin.post("/services/supply/", {"toggle": "9" * 30}).status_code == 404
+    assert admin.post(f"/services/demands/{world['d_own']}/", {"supply": "x"}).status_code == 404
+    assert (
+        admin.post(f"/services/demands/{world['d_own']}/", {"contract_match": "9" * 30}).status_code
+        == 404
+    )
+    assert (
+        admin.post(
+            f"/services/results/{world['result']}/",
+            {"step": "income_entry", "conversion": "9" * 30},
+        ).status_code
+        == 302
+    )
+    firm = client_for("enterprise")  # the same client, now logged in as the firm
+    assert (
+        firm.post("/services/handling/", {"procedure": "9" * 30, "description": "x"}).status_code
+        == 302
+    )

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from innopoints.services.models import STAGE_ORDER
 
 
-def _frame(queryset: QuerySet, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def frame(queryset: QuerySet, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(
         list(queryset.values_list(*schema)),
         schema={k.replace("__", "_"): v for k, v in schema.items()},
@@ -21,7 +21,7 @@ def _frame(queryset: QuerySet, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 def contract_stats(contracts: QuerySet) -> dict:
     """Count and amount in total, by year and by type."""
-    f = _frame(contracts, {"registered_on": pl.Date, "type": pl.String, "amount": pl.Float64})
+    f = frame(contracts, {"registered_on": pl.Date, "type": pl.String, "amount": pl.Float64})
     by_year = (
         f.group_by(pl.col("registered_on").dt.year().alias("year"))
         .agg(pl.len().alias("count"), pl.col("amount").sum().round(2).alias("amount"))
@@ -42,9 +42,9 @@ def contract_stats(contracts: QuerySet) -> dict:
 
 def conversion_stats(results: QuerySet, conversions: QuerySet, income: QuerySet) -> dict:
     """Results converted, the share converted inside the zone, income by university/year."""
-    r = _frame(results, {"id": pl.Int64, "status": pl.String})
-    c = _frame(conversions, {"result_id": pl.Int64, "in_zone": pl.Boolean, "amount": pl.Float64})
-    i = _frame(
+    r = frame(results, {"id": pl.Int64, "status": pl.String})
+    c = frame(conversions, {"result_id": pl.Int64, "in_zone": pl.Boolean, "amount": pl.Float64})
+    i = frame(
         income,
         {
             "result__university": pl.String,
@@ -80,7 +80,7 @@ def conversion_stats(results: QuerySet, conversions: QuerySet, income: QuerySet)
 
 def ledger(result) -> dict:
     """One result's income ledger: every entry and the totals."""
-    f = _frame(
+    f = frame(
         result.income.order_by("year", "quarter"),
         {
             "conversion__firm_name": pl.String,
@@ -102,7 +102,7 @@ def ledger(result) -> dict:
 def project_table(projects: QuerySet, investments: QuerySet, milestones: QuerySet, today: dt.date):
     """Per project: actual investment of the plan year, progress against the plan (and
     against the plan prorated to today), overdue milestones; plus the zone's totals."""
-    p = _frame(
+    p = frame(
         projects,
         {
             "id": pl.Int64,
@@ -114,8 +114,8 @@ def project_table(projects: QuerySet, investments: QuerySet, milestones: QuerySe
             "stage": pl.String,
         },
     )
-    inv = _frame(investments, {"project_id": pl.Int64, "month": pl.Date, "amount": pl.Float64})
-    ms = _frame(
+    inv = frame(investments, {"project_id": pl.Int64, "month": pl.Date, "amount": pl.Float64})
+    ms = frame(
         milestones,
         {"project_id": pl.Int64, "stage": pl.String, "due_on": pl.Date, "reached_on": pl.Date},
     )
@@ -185,7 +185,7 @@ def project_table(projects: QuerySet, investments: QuerySet, milestones: QuerySe
 def handling_stats(requests: QuerySet, today: dt.date) -> dict:
     """Requests by state, those handled, average working days against the statutory
     limit, the share of time saved, and open requests past their promised deadline."""
-    f = _frame(
+    f = frame(
         requests,
         {
             "state": pl.String,

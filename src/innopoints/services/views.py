@@ -114,6 +114,12 @@ def _export(request: HttpRequest, frame: pl.DataFrame, columns, name: str) -> Ht
     return export_table_response(out, name, fmt, _lang(request))
 
 
+def _int(value) -> int:
+    """A posted id, or 0 (finds nothing) when it is not a number."""
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 18 else 0
+
+
 def _page(request: HttpRequest, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -190,7 +196,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
         request.GET.get("type", ""),
         request.GET.get("q", ""),
     )
-    if year.isdigit():
+    if year.isdigit() and 1900 <= int(year) <= 2200:
         qs = qs.filter(registered_on__year=int(year))
     if kind:
         qs = qs.filter(type=kind)
@@ -199,7 +205,7 @@ def contract_list(request: HttpRequest) -> HttpResponse:
             Q(title__icontains=q) | Q(seller_name__icontains=q) | Q(buyer_name__icontains=q)
         )
     if request.GET.get("export"):
-        frame = stats._frame(
+        frame = stats.frame(
             qs,
             {c: pl.String for c in actions.CONTRACT_FIELDS if c not in ("registered_on", "amount")}
             | {"registered_on": pl.Date, "amount": pl.Float64},
@@ -247,7 +253,7 @@ def supply_list(request: HttpRequest) -> HttpResponse:
         if "file" in request.FILES:
             _handle_import(request, actions.do_import_supply)
         elif request.POST.get("toggle"):
-            item = access.get_supply(request.user, int(request.POST["toggle"]))
+            item = access.get_supply(request.user, _int(request.POST["toggle"]))
             if not access.can_manage_zone(request.user, item.zone_id):
                 raise PermissionDenied
             actions.do_set_supply_active(request.user, item, not item.active)
@@ -279,7 +285,7 @@ def supply_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(Q(title__icontains=q) | Q(keywords__icontains=q) | Q(owner__icontains=q))
     if request.GET.get("export"):
         cols = {c.code: pl.String for c in actions.SUPPLY_COLUMNS}
-        return _export(request, stats._frame(qs, cols), actions.SUPPLY_COLUMNS, "supply-list")
+        return _export(request, stats.frame(qs, cols), actions.SUPPLY_COLUMNS, "supply-list")
     lang = _lang(request)
     return render(
         request,
@@ -331,7 +337,7 @@ def demand_list(request: HttpRequest) -> HttpResponse:
         return redirect("services-demand", demand.pk)
     qs = access.visible_demands(request.user).select_related("enterprise")
     if request.GET.get("export"):
-        frame = stats._frame(
+        frame = stats.frame(
             qs,
             {
                 "enterprise__uscc": pl.String,
@@ -371,7 +377,7 @@ def demand_detail(request: HttpRequest, demand_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("contract_match"):
-                match = access.get_match(request.user, int(request.POST["contract_match"]))
+                match = access.get_match(request.user, _int(request.POST["contract_match"]))
                 if not admin or match.demand_id != demand.pk:
                     raise PermissionDenied
                 data = {
@@ -384,7 +390,7 @@ def demand_detail(request: HttpRequest, demand_id: int) -> HttpResponse:
             elif request.POST.get("supply"):
                 if not (own or admin):
                     raise PermissionDenied
-                supply = access.get_supply(request.user, int(request.POST["supply"]))
+                supply = access.get_supply(request.user, _int(request.POST["supply"]))
                 actions.do_express_interest(
                     request.user, demand, supply, "firm" if own else "owner"
                 )
@@ -491,7 +497,7 @@ def result_list(request: HttpRequest) -> HttpResponse:
             )
             for c in RESULT_EXPORT
         }
-        return _export(request, stats._frame(qs, schema), RESULT_EXPORT, "results")
+        return _export(request, stats.frame(qs, schema), RESULT_EXPORT, "results")
     everything = access.visible_results(request.user)
     lang = _lang(request)
     return render(
@@ -574,7 +580,7 @@ def result_detail(request: HttpRequest, result_id: int) -> HttpResponse:
                     amount=p.get("amount") or 0,
                 )
             elif step == "income_entry":
-                conversion = result.conversions.filter(pk=int(p.get("conversion") or 0)).first()
+                conversion = result.conversions.filter(pk=_int(p.get("conversion"))).first()
                 if conversion is None:
                     raise actions.ServiceError("请选择转化记录", "Choose a conversion")
                 actions.do_record_income(
@@ -666,7 +672,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
         today,
     )
     if request.GET.get("export") == "investments":
-        frame = stats._frame(
+        frame = stats.frame(
             ProjectInvestment.objects.filter(project__in=qs).order_by("project_id", "month"),
             {
                 "project__enterprise__uscc": pl.String,
@@ -678,7 +684,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
         frame = frame.with_columns(pl.col("month").dt.strftime("%Y-%m"))
         return _export(request, frame, actions.INVESTMENT_COLUMNS, "project-investments")
     if request.GET.get("export"):
-        frame = stats._frame(
+        frame = stats.frame(
             qs,
             {
                 "enterprise__uscc": pl.String,
@@ -800,7 +806,7 @@ def handling_list(request: HttpRequest) -> HttpResponse:
                 _fail(request, exc)
         return redirect("services-handling")
     if request.GET.get("export") == "procedures":
-        frame = stats._frame(
+        frame = stats.frame(
             access.visible_procedures(request.user),
             {
                 "code": pl.String,
@@ -817,7 +823,7 @@ def handling_list(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         procedure = (
             access.visible_procedures(request.user)
-            .filter(pk=request.POST.get("procedure") or 0)
+            .filter(pk=_int(request.POST.get("procedure")))
             .first()
         )
         if procedure is None:
@@ -841,7 +847,7 @@ def handling_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(state=state)
     lang = _lang(request)
     if request.GET.get("export"):
-        frame = stats._frame(
+        frame = stats.frame(
             qs,
             {
                 "enterprise__uscc": pl.String,
