@@ -128,6 +128,9 @@ def build_demo(
     from innopoints.policies.demo import seed_policies
 
     echo(seed_policies(zone, echo))
+    from innopoints.services.demo import seed_services
+
+    echo(seed_services(zone, echo=echo))
     firms = Enterprise.objects.filter(zone=zone).count()
     return f"demo zone {zone.code}: {firms:,} enterprises; log in as " + ", ".join(
         f"{u} / {p}" for u, (p, _) in DEMO_USERS.items()

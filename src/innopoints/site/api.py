@@ -26,6 +26,7 @@ from innopoints.pools.api import router as pools_router
 from innopoints.portal.api import router as portal_router
 from innopoints.portrait.api import router as portrait_router
 from innopoints.scoring.api import router as scoring_router
+from innopoints.services.api import router as services_router
 
 logger = logging.getLogger("innopoints.api")
 
@@ -206,3 +207,4 @@ api.add_router("/portrait", portrait_router)
 api.add_router("/finance", finance_router)
 api.add_router("/policies", policies_router)
 api.add_router("/inbox", inbox_router)
+api.add_router("/services", services_router)

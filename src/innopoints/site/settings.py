@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "innopoints.finance",
     "innopoints.inbox",
     "innopoints.policies",
+    "innopoints.services",
 ]
 
 MIDDLEWARE = [

@@ -40,5 +40,6 @@ urlpatterns = [
     path("finance/", include("innopoints.finance.urls")),
     path("policies/", include("innopoints.policies.urls")),
     path("inbox/", include("innopoints.inbox.urls")),
+    path("services/", include("innopoints.services.urls")),
     path("api/", api.urls),
 ]

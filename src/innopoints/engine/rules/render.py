@@ -109,8 +109,8 @@ def fmt_of(node: Node) -> str:
     if isinstance(node, Segments | PartRef | RangeLit):
         return "points"
     if isinstance(node, ScoreRef):
-        if node.column.startswith("pct_"):
-            return "ratio"
+        # percentiles of a scoring run are already 0–100: shown as plain numbers, not as
+        # ratios (which would print 95 as 9500%)
         return "text" if node.column == "band" else "num"
     if isinstance(node, Lit):
         return "text" if isinstance(node.value, str) else "num"
