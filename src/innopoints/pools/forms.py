@@ -74,8 +74,11 @@ class PoolSettingsForm(forms.Form):
         required=False,
         choices=[
             ("", _("None")),
+            # xgettext:no-python-format
             ("top_stage", _("Top % of its stage")),
+            # xgettext:no-python-format
             ("top_zone", _("Top % of the zone")),
+            # xgettext:no-python-format
             ("top_industry", _("Top % of its industry")),
             ("min_total", _("Total points at least")),
         ],
