@@ -96,3 +96,39 @@ def test_number_formatting_matches_polars() -> None:
     assert [num_text(v) for v in vals] == polars.to_list()
     ints = pl.select(s.round(0).cast(pl.Int64).cast(pl.String)).to_series()
     assert [fmt_value(v, "int", "zh") for v in vals] == ints.to_list()
+
+
+def test_reference_and_row_path_agree_on_an_amount_with_a_missing_value() -> None:
+    """A score part whose formula reads a missing value (an unknown amount) has no bound:
+    the per-row reference adds nothing for it, as the row-wise path does (it used to
+    raise TypeError)."""
+    from innopoints.engine.rules import load_criterion
+    from innopoints.engine.rules.compiler import compile_criterion
+    from innopoints.engine.rules.reference import evaluate_row
+
+    criterion = load_criterion(
+        {
+            "id": "amount",
+            "name": {"zh": "金额", "en": "Amount"},
+            "rules": {">=": [{"field": "staff_total"}, 1]},
+            "score": {
+                "parts": [
+                    {
+                        "name": "amount",
+                        "zh": "金额",
+                        "en": "Amount",
+                        "max": 100,
+                        "value": {"min": [{"*": [{"field": "rd_expense"}, 0.1]}, 100]},
+                    }
+                ]
+            },
+        }
+    )
+    compiled = compile_criterion(criterion, 0)
+    for rd in (None, 300.0, 2000.0):
+        row = {"uscc": "x", "year": 2025, "staff_total": 10, "rd_expense": rd}
+        status, low, high = evaluate_row(criterion, row)
+        [[fast]] = evaluate_rows([row], [compiled])
+        assert status == fast["status"] == "eligible"
+        assert (low, high) == (fast["score_min"], fast["score_max"])
+    assert evaluate_row(criterion, {**row, "rd_expense": 300.0})[1:] == (30.0, 30.0)

@@ -80,9 +80,11 @@ class _Row:
             return v, v
         if isinstance(node, PartRef):
             names = [p.name for p in self.c.parts] if node.name == "total" else [node.name]
+            # a part without a bound (a missing value in an amount formula) adds nothing,
+            # as in the vectorised and row-wise paths
             return (
-                sum(self.parts[n][0] for n in names),
-                sum(self.parts[n][1] for n in names),
+                sum(v for n in names if (v := self.parts[n][0]) is not None),
+                sum(v for n in names if (v := self.parts[n][1]) is not None),
             )
         if isinstance(node, Segments):
             lo, hi = self.value(node.of)
