@@ -968,33 +968,11 @@ def prefill_for(enterprise: Enterprise, version: PolicyVersion) -> dict[str, Any
 
 def check_attachment(upload: Any) -> tuple[str, bytes]:
     """(extension, content) of an acceptable attachment: PDF, JPG, PNG or XLSX whose
-    content matches the extension, 1 byte to 10 MB. Raises `PolicyError`."""
-    from innopoints.portal.actions import _sniff  # the portal's content check
+    content matches the extension, 1 byte to 10 MB (the portal's check with the policy
+    limit). Raises `PolicyError`."""
+    from innopoints.portal.actions import check_attachment as check
 
-    name = Path(upload.name or "").name
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if ext not in ATTACHMENT_TYPES:
-        raise PolicyError(
-            _("%(name)s: only PDF, JPG, PNG and XLSX files can be attached.") % {"name": name},
-            "attachment_type",
-        )
-    if upload.size > MAX_ATTACHMENT_BYTES:
-        raise PolicyError(
-            _("%(name)s: a file may be at most 10 MB.") % {"name": name}, "attachment_size"
-        )
-    data = upload.read()
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        raise PolicyError(
-            _("%(name)s: a file may be at most 10 MB.") % {"name": name}, "attachment_size"
-        )
-    if not data:
-        raise PolicyError(_("%(name)s: the file is empty.") % {"name": name}, "attachment_empty")
-    if not _sniff(ext, data[:16], data):
-        raise PolicyError(
-            _("%(name)s: the content is not a %(ext)s file.") % {"name": name, "ext": ext.upper()},
-            "attachment_type",
-        )
-    return ext, data
+    return check(upload, MAX_ATTACHMENT_BYTES, PolicyError)
 
 
 def private_root() -> Path:

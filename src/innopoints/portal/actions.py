@@ -268,32 +268,39 @@ def _sniff(ext: str, head: bytes, data: bytes) -> bool:
     return False
 
 
-def check_attachment(upload: Upload) -> tuple[str, bytes]:
-    """The extension and content of an acceptable attachment; raises `PortalError`.
+def check_attachment(
+    upload: Upload,
+    max_bytes: int = MAX_ATTACHMENT_BYTES,
+    error: type[Exception] | None = None,
+) -> tuple[str, bytes]:
+    """The extension and content of an acceptable attachment; raises `error` (default
+    `PortalError`) with a message and a code.
 
     Accepted: .pdf, .jpg/.jpeg, .png, .xlsx whose content matches the extension, from
-    1 byte to 5 MB. The size is checked before the content is read.
+    1 byte to `max_bytes` (5 MB here; other apps pass their own limit). The size is
+    checked before the content is read.
     """
+    fail = error or PortalError
     name = Path(upload.name or "").name
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in ATTACHMENT_TYPES:
-        raise PortalError(
+        raise fail(
             _("%(name)s: only PDF, JPG, PNG and XLSX files can be attached.") % {"name": name},
             "attachment_type",
         )
-    if upload.size > MAX_ATTACHMENT_BYTES:
-        raise PortalError(
-            _("%(name)s: a file may be at most 5 MB.") % {"name": name}, "attachment_size"
-        )
+    too_big = _("%(name)s: a file may be at most %(mb)s MB.") % {
+        "name": name,
+        "mb": max_bytes // (1024 * 1024),
+    }
+    if upload.size > max_bytes:
+        raise fail(too_big, "attachment_size")
     data = upload.read()
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        raise PortalError(
-            _("%(name)s: a file may be at most 5 MB.") % {"name": name}, "attachment_size"
-        )
+    if len(data) > max_bytes:
+        raise fail(too_big, "attachment_size")
     if not data:
-        raise PortalError(_("%(name)s: the file is empty.") % {"name": name}, "attachment_empty")
+        raise fail(_("%(name)s: the file is empty.") % {"name": name}, "attachment_empty")
     if not _sniff(ext, data[:16], data):
-        raise PortalError(
+        raise fail(
             _("%(name)s: the content is not a %(ext)s file.") % {"name": name, "ext": ext.upper()},
             "attachment_type",
         )
