@@ -240,3 +240,18 @@ def test_pool_based_policy_follows_pool_computations_and_overrides(users, zone, 
     assert statuses()[uscc(1)] == "eligible"
     do_delete_override(admin, override)
     assert statuses()[uscc(1)] == "ineligible"
+
+
+def test_attachments_are_checked_with_the_policy_size_limit() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from innopoints.policies.actions import PolicyError, check_attachment
+
+    pdf = b"%PDF-1.7\n" + b"0" * (6 * 1024 * 1024)  # above the portal's 5 MB, below 10 MB
+    assert check_attachment(SimpleUploadedFile("a.pdf", pdf))[0] == "pdf"
+    with pytest.raises(PolicyError) as caught:
+        check_attachment(SimpleUploadedFile("b.pdf", b"%PDF-1.7\n" + b"0" * (10 * 1024 * 1024)))
+    assert caught.value.code == "attachment_size" and "10" in str(caught.value)
+    with pytest.raises(PolicyError) as caught:
+        check_attachment(SimpleUploadedFile("c.pdf", b"not a pdf at all"))
+    assert caught.value.code == "attachment_type"
