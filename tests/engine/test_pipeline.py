@@ -94,6 +94,22 @@ def test_what_if_unchanged_reproduces_and_matches_batch_rerun(cross_section, nat
     assert what_if["pts_rd_expense"] >= batch.slice(7, 1).get_column("pts_rd_expense").item()
 
 
+def test_one_row_what_if_equals_the_same_row_among_several(cross_section, national):
+    """The one-row path (scalar peer lookups) and the many-row path agree exactly."""
+    fitted = fit(cross_section, national)
+    change = {"rd_expense": float(cross_section.get_column("rd_expense").median()) * 3}
+    rows = cross_section.slice(3, 5)
+    together = fitted.what_if(rows, change).scores
+    for k in range(rows.height):
+        alone = fitted.what_if(rows.slice(k, 1), change).scores
+        code = rows.get_column("uscc")[k]
+        assert alone.equals(together.filter(pl.col("uscc") == code))
+    newcomer = rows.slice(0, 1).with_columns(pl.lit("91NEWFIRM000000000").alias("uscc"))
+    both = fitted.what_if(pl.concat([newcomer, rows.slice(1, 1)]), change).scores
+    mine = both.filter(pl.col("uscc") == "91NEWFIRM000000000")  # results come in key order
+    assert fitted.what_if(newcomer, change).scores.equals(mine)
+
+
 def test_what_if_for_a_new_firm_and_explanation(cross_section, national):
     fitted = fit(cross_section, national)
     newcomer = cross_section.slice(0, 1).with_columns(pl.lit("91NEWFIRM000000000").alias("uscc"))

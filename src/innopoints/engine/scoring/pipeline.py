@@ -1084,6 +1084,8 @@ def _positions(
         if IN_FIT in df.columns
         else np.zeros(n_rows, dtype=bool)
     )
+    if n_rows == 1:  # one firm (what-if): scalars, two binary searches per lookup
+        return _positions_one(df, lookups, bool(in_fit_all[0]))
     for group, group_lookups in by_group.items():
         names = list(
             dict.fromkeys(
@@ -1113,6 +1115,41 @@ def _positions(
                 below[rows] = np.where(valid, lo, np.nan)
                 equal[rows] = np.where(valid, eq, np.nan)
                 count[rows] = np.where(valid, n, np.nan)
+    return out
+
+
+def _positions_one(
+    df: pl.DataFrame, lookups: list[tuple[str, _Sorted, str | None]], in_fit: bool
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`_positions` for a single row: the same arithmetic on Python floats."""
+    row = df.row(0, named=True)
+    out = []
+    nan = float("nan")
+    for value, table, old in lookups:
+        keys = tuple(row[g] for g in table.group)
+        peers = table.values.get(keys)
+        v = row[value]
+        v = nan if v is None else float(v)
+        if peers is None:
+            peers = np.empty(0)
+        n = float(peers.size)
+        lo = float(peers.searchsorted(v, "left"))
+        eq = float(peers.searchsorted(v, "right")) - lo
+        if old:
+            o = row[old]
+            o = nan if o is None else float(o)
+            had = in_fit and o == o  # o == o: not NaN
+            lo -= had and o < v
+            eq = eq - (had and o == v) + in_fit
+            n += in_fit and o != o
+        valid = v == v and n > 0
+        out.append(
+            (
+                np.array([lo if valid else nan]),
+                np.array([eq if valid else nan]),
+                np.array([n if valid else nan]),
+            )
+        )
     return out
 
 
