@@ -294,3 +294,34 @@ def test_pages_render_the_workflow(client_for, users, zone, firms):
     )
     page = client_for("admin").get("/services/projects/").content.decode()
     assert 'data-chart="stages"' in page and "echarts.min.js" in page
+
+
+def test_result_page_links_the_ip_numbers_in_the_registry(client_for, users, zone, firms):
+    from innopoints.finance import actions as finance
+
+    own = firms[uscc(1)]
+    foreign = firms[uscc(9)]  # another zone's firm: its item must not show
+    finance.do_register_ip(
+        users["enterprise"], own, "invention_patent", "ZL202310123456.7", "硅碳负极材料制备方法"
+    )
+    finance.do_register_ip(
+        users["other_admin"], foreign, "invention_patent", "ZL202099999999.9", "外区专利"
+    )
+    r = actions.do_create_result(
+        users["admin"],
+        zone,
+        title="硅碳负极",
+        university="河北工业大学",
+        team="张伟",
+        ip_numbers="ZL202310123456.7；ZL202099999999.9、ZL000",
+    )
+    page = client_for("admin").get(f"/services/results/{r.pk}/").content.decode()
+    assert 'id="result-ip-items"' in page and "硅碳负极材料制备方法" in page
+    assert "外区专利" not in page
+    bare = actions.do_create_result(
+        users["admin"], zone, title="无专利", university="河北工业大学", team="李娜"
+    )
+    assert (
+        'id="result-ip-items"'
+        not in client_for("admin").get(f"/services/results/{bare.pk}/").content.decode()
+    )

@@ -7,6 +7,7 @@ key projects and assisted handling. Reads go through `services.access`, writes t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import polars as pl
@@ -612,8 +613,26 @@ def result_detail(request: HttpRequest, result_id: int) -> HttpResponse:
             "S": ResultStatus,
             "documents": result.documents.all(),
             "doc_steps": [c for c in ServiceDocument.Step.choices if c[0] != "request"],
+            "ip_items": registered_ip_items(request.user, result),
         },
     )
+
+
+def registered_ip_items(user, result) -> list:
+    """The result's IP numbers that are in the zone's IP registry (finance), as far as the
+    user may read them (`finance.access.visible_ip_items`), in the order written."""
+    from innopoints.finance.access import visible_ip_items
+
+    numbers = [n for n in re.split(r"[\s,;，；、]+", result.ip_numbers or "") if n]
+    if not numbers:
+        return []
+    items = {
+        item.number: item
+        for item in visible_ip_items(user).filter(
+            enterprise__zone_id=result.zone_id, number__in=numbers
+        )
+    }
+    return [items[n] for n in numbers if n in items]
 
 
 # ---------------------------------------------------------------------------- projects
