@@ -132,3 +132,31 @@ def test_reference_and_row_path_agree_on_an_amount_with_a_missing_value() -> Non
         assert status == fast["status"] == "eligible"
         assert (low, high) == (fast["score_min"], fast["score_max"])
     assert evaluate_row(criterion, {**row, "rd_expense": 300.0})[1:] == (30.0, 30.0)
+
+
+def test_enumeration_codes_read_as_chinese_labels_in_both_paths() -> None:
+    """研发机构级别 and bands show as 省级 / 领跑 in Chinese reasons (codes in English),
+    identically in the vectorised and the row-wise path."""
+    from innopoints.engine.rules import evaluate, load_criterion
+    from innopoints.engine.rules.compiler import compile_criterion
+
+    criterion = load_criterion(
+        {
+            "id": "lab",
+            "name": {"zh": "研发机构", "en": "R&D institution"},
+            "rules": {">=": [{"field": "rd_institution_level"}, "provincial"]},
+        }
+    )
+    panel = pl.DataFrame(  # more rows than ROW_LIMIT: `evaluate` takes the vectorised path
+        {
+            "uscc": [f"f{k:02d}" for k in range(40)],
+            "year": [2025] * 40,
+            "rd_institution_level": ["national", "municipal"] * 20,
+        }
+    )
+    compiled = compile_criterion(criterion, 0)
+    for lang, shown, wanted in (("zh", "国家级", "省级"), ("en", "national", "provincial")):
+        fast = evaluate(panel, [criterion], lang=lang, run_derive=False).sort("uscc")
+        rows = evaluate_rows(panel.to_dicts(), [compiled], lang)
+        assert fast["reasons"].to_list() == [r[0]["reasons"] for r in rows]
+        assert shown in rows[0][0]["reasons"] and wanted in rows[0][0]["reasons"]

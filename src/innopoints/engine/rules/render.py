@@ -130,6 +130,24 @@ def _trim(number: float, digits: int = 2) -> str:
     return "0" if text in ("-0", "") else text
 
 
+# Codes of the standard's enumerations and the default bands, as Chinese reasons show them
+# (English reasons show the codes, which are English words).
+CODE_LABELS_ZH = {
+    "none": "无",
+    "municipal": "市级",
+    "provincial": "省级",
+    "national": "国家级",
+    "lead": "领跑",
+    "chase": "竞跑",
+    "rise": "进取",
+}
+
+
+def code_label(value: str, lang: str) -> str:
+    """A code as reasons show it: its Chinese label in Chinese, else the code."""
+    return value if is_en(lang) else CODE_LABELS_ZH.get(value, value)
+
+
 def fmt_py(value: object, fmt: str, lang: str) -> str:
     """Format one value as reasons show it (Python side, for literals and thresholds)."""
     if value is None:
@@ -137,7 +155,7 @@ def fmt_py(value: object, fmt: str, lang: str) -> str:
     if isinstance(value, bool):
         return ("yes" if value else "no") if is_en(lang) else ("是" if value else "否")
     if isinstance(value, str):
-        return value
+        return code_label(value, lang)
     if fmt == "ratio":
         return _trim(float(value) * 100) + "%"
     if fmt == "int":
@@ -148,7 +166,8 @@ def fmt_py(value: object, fmt: str, lang: str) -> str:
 def fmt_expr(expr: pl.Expr, fmt: str, lang: str) -> pl.Expr:
     """Format a column of values as `fmt_py` does (null stays null)."""
     if fmt == "text":
-        return expr.cast(pl.String)
+        text = expr.cast(pl.String)
+        return text if is_en(lang) else text.replace(CODE_LABELS_ZH)
     if fmt == "ratio":
         return pl.concat_str(_num_text(expr.cast(pl.Float64) * 100), pl.lit("%"))
     if fmt == "int":

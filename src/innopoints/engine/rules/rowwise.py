@@ -45,6 +45,7 @@ from innopoints.engine.rules.render import (
     NEGATE,
     OP_TEXT,
     _unit,
+    code_label,
     field_name,
     fmt_of,
     fmt_py,
@@ -98,7 +99,9 @@ def fmt_value(x: Any, fmt: str, lang: str) -> str | None:
     if fmt == "text":
         if isinstance(x, bool):
             return "true" if x else "false"
-        return x if isinstance(x, str) else repr(float(x)) if isinstance(x, float) else str(x)
+        if isinstance(x, str):
+            return code_label(x, lang)
+        return repr(float(x)) if isinstance(x, float) else str(x)
     if fmt == "ratio":
         t = num_text(float(x) * 100)
         return None if t is None else t + "%"
