@@ -15,6 +15,24 @@ def uscc(n: int) -> str:
     return make_uscc(f"9113010{n:010d}")
 
 
+@pytest.fixture(autouse=True)
+def fresh_process_caches():
+    """Forget the per-process caches keyed by database ids between tests: ids and data
+    versions repeat after each test's rollback, so a cached zone frame or pool list of an
+    earlier test could otherwise be served to a later one."""
+    from innopoints.enterprises import panel
+    from innopoints.pools import live
+
+    def clear() -> None:
+        panel._CACHE.clear()
+        live._ACTIVE.clear()
+        live._COMPILED.clear()
+
+    clear()
+    yield
+    clear()
+
+
 @pytest.fixture
 def zone(db):
     from innopoints.zones.models import Zone
