@@ -17,7 +17,6 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from innopoints.services import access, actions, stats
 from innopoints.services.actions import (
-    ServiceError,
     do_create_contract,
     do_create_demand,
     do_express_interest,
@@ -32,11 +31,6 @@ router = Router(tags=["services"])
 class ErrorOut(Schema):
     detail: str
     code: str
-
-
-def _error(exc: ServiceError) -> Status:
-    status = 409 if exc.code == "conflict" else 400
-    return Status(status, {"detail": str(exc), "code": exc.code})
 
 
 def _forbidden(what: str) -> Status:
@@ -109,10 +103,7 @@ def create_contract(request: HttpRequest, payload: ContractIn):
     if zone is None:
         return _forbidden("only the zone's admins register contracts")
     data = payload.dict(exclude={"zone"})
-    try:
-        contract = do_create_contract(request.user, zone, **data)
-    except ServiceError as exc:
-        return _error(exc)
+    contract = do_create_contract(request.user, zone, **data)
     return Status(201, contract)
 
 
@@ -217,10 +208,7 @@ def create_demand(request: HttpRequest, payload: DemandIn):
         )
     if firm is None:
         return _forbidden("only a firm or its zone's admins post demands")
-    try:
-        demand = do_create_demand(request.user, firm, **payload.dict(exclude={"uscc"}))
-    except ServiceError as exc:
-        return _error(exc)
+    demand = do_create_demand(request.user, firm, **payload.dict(exclude={"uscc"}))
     return Status(201, demand)
 
 
@@ -263,10 +251,7 @@ def express_interest(request: HttpRequest, demand_id: int, payload: InterestIn):
         side = "owner"
     else:
         return _forbidden("only the firm or the zone's admins express interest")
-    try:
-        match = do_express_interest(request.user, demand, supply, side)
-    except ServiceError as exc:
-        return _error(exc)
+    match = do_express_interest(request.user, demand, supply, side)
     return Status(200, match)
 
 
@@ -429,16 +414,13 @@ def submit_request(request: HttpRequest, payload: RequestIn):
     procedure = access.visible_procedures(request.user).filter(pk=payload.procedure_id).first()
     if procedure is None:
         return Status(400, {"detail": "unknown procedure / 事项不存在", "code": "invalid"})
-    try:
-        req = do_submit_request(
-            request.user,
-            firm,
-            procedure,
-            description=payload.description,
-            documents=payload.documents,
-        )
-    except ServiceError as exc:
-        return _error(exc)
+    req = do_submit_request(
+        request.user,
+        firm,
+        procedure,
+        description=payload.description,
+        documents=payload.documents,
+    )
     return Status(201, req)
 
 
@@ -502,12 +484,9 @@ def create_supply(request: HttpRequest, payload: SupplyIn):
     zone = _admin_zone(request, payload.zone)
     if zone is None:
         return _forbidden("only the zone's admins edit the supply list")
-    try:
-        return Status(
-            201, actions.do_create_supply(request.user, zone, **payload.dict(exclude={"zone"}))
-        )
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(
+        201, actions.do_create_supply(request.user, zone, **payload.dict(exclude={"zone"}))
+    )
 
 
 class MatchContractIn(Schema):
@@ -527,10 +506,7 @@ def contract_match(request: HttpRequest, match_id: int, payload: MatchContractIn
     match = access.get_match(request.user, match_id)
     if not access.can_manage_zone(request.user, match.demand.zone_id):
         return _forbidden("only the zone's admins register contracts")
-    try:
-        return Status(201, actions.do_contract_match(request.user, match, **payload.dict()))
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(201, actions.do_contract_match(request.user, match, **payload.dict()))
 
 
 class ResultIn(Schema):
@@ -607,12 +583,9 @@ def create_result(request: HttpRequest, payload: ResultIn):
     zone = _admin_zone(request, payload.zone)
     if zone is None:
         return _forbidden("only the zone's admins register results")
-    try:
-        return Status(
-            201, actions.do_create_result(request.user, zone, **payload.dict(exclude={"zone"}))
-        )
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(
+        201, actions.do_create_result(request.user, zone, **payload.dict(exclude={"zone"}))
+    )
 
 
 @router.post(
@@ -624,10 +597,7 @@ def grant_shares(request: HttpRequest, result_id: int, payload: GrantIn):
     result = _managed_result(request, result_id)
     if result is None:
         return _forbidden("only the zone's admins record the steps")
-    try:
-        return Status(200, actions.do_grant_shares(request.user, result, **payload.dict()))
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(200, actions.do_grant_shares(request.user, result, **payload.dict()))
 
 
 @router.post(
@@ -639,10 +609,7 @@ def transfer_share(request: HttpRequest, result_id: int, payload: TransferIn):
     result = _managed_result(request, result_id)
     if result is None:
         return _forbidden("only the zone's admins record the steps")
-    try:
-        return Status(200, actions.do_transfer_share(request.user, result, **payload.dict()))
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(200, actions.do_transfer_share(request.user, result, **payload.dict()))
 
 
 @router.post(
@@ -654,10 +621,7 @@ def agree_income(request: HttpRequest, result_id: int, payload: IncomeRightIn):
     result = _managed_result(request, result_id)
     if result is None:
         return _forbidden("only the zone's admins record the steps")
-    try:
-        return Status(200, actions.do_agree_income(request.user, result, **payload.dict()))
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(200, actions.do_agree_income(request.user, result, **payload.dict()))
 
 
 @router.post(
@@ -677,10 +641,7 @@ def convert_result(request: HttpRequest, result_id: int, payload: ConversionIn):
         else None
     )
     data = payload.dict(exclude={"uscc"})
-    try:
-        return Status(201, actions.do_convert_result(request.user, result, enterprise=firm, **data))
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(201, actions.do_convert_result(request.user, result, enterprise=firm, **data))
 
 
 @router.post(
@@ -695,10 +656,7 @@ def record_income(request: HttpRequest, result_id: int, conversion_id: int, payl
     conversion = result.conversions.filter(pk=conversion_id).first()
     if conversion is None:
         raise Http404("conversion not found")
-    try:
-        return Status(201, actions.do_record_income(request.user, conversion, **payload.dict()))
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(201, actions.do_record_income(request.user, conversion, **payload.dict()))
 
 
 class ProjectIn(Schema):
@@ -750,12 +708,9 @@ def create_project(request: HttpRequest, payload: ProjectIn):
             {"detail": "no firm of the zone has this USCC / 本园区没有该企业", "code": "invalid"},
         )
     data = payload.dict(exclude={"zone", "uscc", "milestones"})
-    try:
-        project = actions.do_create_project(
-            request.user, zone, firm, milestones=payload.milestones, **data
-        )
-    except ServiceError as exc:
-        return _error(exc)
+    project = actions.do_create_project(
+        request.user, zone, firm, milestones=payload.milestones, **data
+    )
     return Status(201, project)
 
 
@@ -773,12 +728,9 @@ def set_stage(request: HttpRequest, project_id: int, payload: StageIn):
     project = _managed_project(request, project_id)
     if project is None:
         return _forbidden("only the zone's admins track projects")
-    try:
-        return Status(
-            200, actions.do_set_project_stage(request.user, project, payload.stage, payload.on)
-        )
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(
+        200, actions.do_set_project_stage(request.user, project, payload.stage, payload.on)
+    )
 
 
 @router.post(
@@ -790,12 +742,9 @@ def record_investment(request: HttpRequest, project_id: int, payload: Investment
     project = _managed_project(request, project_id)
     if project is None:
         return _forbidden("only the zone's admins track projects")
-    try:
-        return Status(
-            200, actions.do_record_investment(request.user, project, payload.month, payload.amount)
-        )
-    except ServiceError as exc:
-        return _error(exc)
+    return Status(
+        200, actions.do_record_investment(request.user, project, payload.month, payload.amount)
+    )
 
 
 class HandlingStepIn(Schema):
@@ -826,15 +775,12 @@ def handle_request(
     own = req.enterprise_id == getattr(access.own_firm(request.user), "pk", None)
     if (verb == "withdraw" and not own) or (verb != "withdraw" and not admin):
         return _forbidden("not allowed for this request")
-    try:
-        if verb == "accept":
-            req = actions.do_accept_request(request.user, req, payload.on)
-        elif verb == "complete":
-            req = actions.do_complete_request(request.user, req, payload.on, payload.note)
-        elif verb == "return":
-            req = actions.do_return_request(request.user, req, payload.note)
-        else:
-            req = actions.do_withdraw_request(request.user, req)
-    except ServiceError as exc:
-        return _error(exc)
+    if verb == "accept":
+        req = actions.do_accept_request(request.user, req, payload.on)
+    elif verb == "complete":
+        req = actions.do_complete_request(request.user, req, payload.on, payload.note)
+    elif verb == "return":
+        req = actions.do_return_request(request.user, req, payload.note)
+    else:
+        req = actions.do_withdraw_request(request.user, req)
     return Status(200, req)

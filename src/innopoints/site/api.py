@@ -26,6 +26,7 @@ from innopoints.pools.api import router as pools_router
 from innopoints.portal.api import router as portal_router
 from innopoints.portrait.api import router as portrait_router
 from innopoints.scoring.api import router as scoring_router
+from innopoints.services.actions import ServiceError
 from innopoints.services.api import router as services_router
 
 logger = logging.getLogger("innopoints.api")
@@ -187,6 +188,13 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 @api.exception_handler(DjangoValidationError)
 def _invalid(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     return api.create_response(request, error_body("; ".join(exc.messages), "invalid"), status=400)
+
+
+@api.exception_handler(ServiceError)
+def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    """A zone-services action refused the request: 409 for a conflict, else 400."""
+    status = 409 if exc.code == "conflict" else 400
+    return api.create_response(request, error_body(str(exc), exc.code), status=status)
 
 
 @api.exception_handler(Exception)
