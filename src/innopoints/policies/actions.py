@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -64,6 +63,7 @@ from innopoints.policies.models import (
     PolicyMatch,
     PolicyVersion,
 )
+from innopoints.portal.actions import private_root
 from innopoints.scoring.models import ScoringRun
 from innopoints.standard.workdays import CalendarNotCoveredError, add_working_days
 from innopoints.zones.models import Zone
@@ -973,11 +973,6 @@ def check_attachment(upload: Any) -> tuple[str, bytes]:
     from innopoints.portal.actions import check_attachment as check
 
     return check(upload, MAX_ATTACHMENT_BYTES, PolicyError)
-
-
-def private_root() -> Path:
-    """Private files (settings.PRIVATE_FILES_DIR under INNOPOINTS_DATA_DIR), not web-served."""
-    return Path(settings.PRIVATE_FILES_DIR)
 
 
 def do_submit_application(

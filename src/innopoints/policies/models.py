@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from innopoints.pools.models import StoredReasons
+
 
 class Policy(models.Model):
     """One policy of a zone's catalogue (its content is in its versions)."""
@@ -132,7 +134,7 @@ class MatchRun(models.Model):
         return f"#{self.pk} {self.zone_id}/{self.year} {self.reason}"
 
 
-class PolicyMatch(models.Model):
+class PolicyMatch(StoredReasons, models.Model):
     """One firm's result against a policy's published version for a data year."""
 
     class Status(models.TextChoices):
@@ -181,14 +183,6 @@ class PolicyMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy_id}/{self.enterprise_id}/{self.year}: {self.status}"
-
-    def reasons_in(self, lang: str) -> str:
-        """The reasons in `lang`."""
-        return (self.reasons_en or self.reasons) if lang == "en" else self.reasons
-
-    def near_miss_in(self, lang: str) -> str:
-        """The near-miss text in `lang`."""
-        return (self.near_miss_en or self.near_miss) if lang == "en" else self.near_miss
 
 
 class PayoutBatch(models.Model):

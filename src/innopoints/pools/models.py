@@ -83,7 +83,25 @@ class PoolComputation(models.Model):
         return f"#{self.pk} {self.zone_id}/{self.year} ({self.status})"
 
 
-class PoolMembership(models.Model):
+class StoredReasons:
+    """Reasons and near-miss texts stored in Chinese (`reasons`, `near_miss`) and English
+    (`reasons_en`, `near_miss_en`) on a rule result (pool memberships, policy matches)."""
+
+    reasons: str
+    reasons_en: str
+    near_miss: str
+    near_miss_en: str
+
+    def reasons_in(self, lang: str) -> str:
+        """The stored reasons in `lang` ('zh' or 'en')."""
+        return (self.reasons_en or self.reasons) if lang == "en" else self.reasons
+
+    def near_miss_in(self, lang: str) -> str:
+        """The stored near-miss text in `lang` ('zh' or 'en')."""
+        return (self.near_miss_en or self.near_miss) if lang == "en" else self.near_miss
+
+
+class PoolMembership(StoredReasons, models.Model):
     """One firm's result in one pool for one year (member or not, and why)."""
 
     class Status(models.TextChoices):
@@ -138,14 +156,6 @@ class PoolMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pool_id}/{self.enterprise_id}/{self.year}: {self.status}"
-
-    def reasons_in(self, lang: str) -> str:
-        """The stored reasons in `lang` ('zh' or 'en')."""
-        return (self.reasons_en or self.reasons) if lang == "en" else self.reasons
-
-    def near_miss_in(self, lang: str) -> str:
-        """The stored near-miss text in `lang` ('zh' or 'en')."""
-        return (self.near_miss_en or self.near_miss) if lang == "en" else self.near_miss
 
 
 class PoolOverride(models.Model):
