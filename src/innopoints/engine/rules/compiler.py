@@ -529,26 +529,7 @@ class Compiler:
         )
         missing = self._missing_text(leaf, lang)
         if isinstance(node, Has | Negative | BoolField):
-            if isinstance(node, Has):
-                name = qualification_name(node.qualification, lang)
-                yes = f"holds {name}" if en else f"持有{name}资质"
-                no = f"does not hold {name}" if en else f"未持有{name}资质"
-            elif isinstance(node, Negative):
-                names = negative_names(node.types, lang)
-                span = (
-                    (
-                        f" in the last {node.within_years} year(s)"
-                        if en
-                        else f"（近{node.within_years}年）"
-                    )
-                    if node.within_years
-                    else ""
-                )
-                yes = f"{names} record{span}" if en else f"有{names}记录{span}"
-                no = f"no {names} record{span}" if en else f"无{names}记录{span}"
-            else:
-                name = field_name(node.code, lang, self.c.fields)
-                yes, no = (f"{name}: yes", f"{name}: no") if en else (f"{name}：是", f"{name}：否")
+            yes, no = self.flag_words(node, lang)
             body = (
                 pl.when(status)
                 .then(pl.lit(yes))
@@ -845,7 +826,7 @@ class Compiler:
         if isinstance(node, BoolLit):
             return [head(str(node.value).lower())]
         if isinstance(node, Has | Negative | BoolField):
-            yes, no = self._flag_words(node, lang)
+            yes, no = self.flag_words(node, lang)
             m_yes = marks[1] if leaf.polarity else marks[0]
             m_no = marks[0] if leaf.polarity else marks[1]
             unknown = sep + marks[2] + (yes if en else no)
@@ -908,7 +889,8 @@ class Compiler:
             texts.append((" (missing: " if en else "（缺少：") + names + (")" if en else "）"))
         return mask, texts
 
-    def _flag_words(self, node: Node, lang: str) -> tuple[str, str]:
+    def flag_words(self, node: Node, lang: str) -> tuple[str, str]:
+        """The (true, false) texts of a qualification, negative-record or yes/no leaf."""
         en = is_en(lang)
         if isinstance(node, Has):
             name = qualification_name(node.qualification, lang)

@@ -46,12 +46,9 @@ from innopoints.engine.rules.render import (
     OP_TEXT,
     _unit,
     code_label,
-    field_name,
     fmt_of,
     fmt_py,
     is_en,
-    negative_names,
-    qualification_name,
     threshold_text,
     value_text,
 )
@@ -226,26 +223,7 @@ class RowPlan:
         node = leaf.node
         fields = self.comp.c.fields
         if isinstance(node, Has | Negative | BoolField):
-            if isinstance(node, Has):
-                name = qualification_name(node.qualification, lang)
-                yes = f"holds {name}" if en else f"持有{name}资质"
-                no = f"does not hold {name}" if en else f"未持有{name}资质"
-            elif isinstance(node, Negative):
-                names = negative_names(node.types, lang)
-                span = (
-                    (
-                        f" in the last {node.within_years} year(s)"
-                        if en
-                        else f"（近{node.within_years}年）"
-                    )
-                    if node.within_years
-                    else ""
-                )
-                yes = f"{names} record{span}" if en else f"有{names}记录{span}"
-                no = f"no {names} record{span}" if en else f"无{names}记录{span}"
-            else:
-                name = field_name(node.code, lang, fields)
-                yes, no = (f"{name}: yes", f"{name}: no") if en else (f"{name}：是", f"{name}：否")
+            yes, no = self.comp.flag_words(node, lang)
             return "flag", (yes, no, yes if en else no)
         if isinstance(node, BoolLit):
             return "boollit", (str(node.value).lower(),)
