@@ -385,6 +385,22 @@ def _finish_import(actor, zone: Zone, action: str, filename: str, outcome: Impor
     )
 
 
+def _update_if_changed(
+    actor, zone: Zone, obj: Any, values: dict[str, Any], action: str, outcome: ImportOutcome
+) -> None:
+    """An import row for an existing object: write `values` if any differs (one audit
+    record with old and new), and count the row as changed or unchanged."""
+    changes = diff_fields(_snapshot(obj, values), values)
+    if not changes:
+        outcome.unchanged += 1
+        return
+    for key, value in values.items():
+        setattr(obj, key, value)
+    obj.save()
+    record(actor, action, obj, zone=zone, changes=changes)
+    outcome.changed += 1
+
+
 def do_import_contracts(actor, zone: Zone, data: bytes, filename: str) -> ImportOutcome:
     """Import contracts from .xlsx/.csv (strict: any error writes nothing). Rows are keyed
     by registration number: new ones are created, changed ones updated and audited."""
@@ -540,15 +556,7 @@ def do_import_supply(actor, zone: Zone, data: bytes, filename: str) -> ImportOut
             if old is None:
                 new.append(SupplyItem(zone=zone, **clean))
                 continue
-            changes = diff_fields(_snapshot(old, clean), clean)
-            if changes:
-                for k, v in clean.items():
-                    setattr(old, k, v)
-                old.save()
-                record(actor, "supply.change", old, zone=zone, changes=changes)
-                outcome.changed += 1
-            else:
-                outcome.unchanged += 1
+            _update_if_changed(actor, zone, old, clean, "supply.change", outcome)
         if outcome.issues:
             transaction.set_rollback(True)
             outcome.changed = outcome.unchanged = 0
@@ -1174,15 +1182,7 @@ def do_import_projects(actor, zone: Zone, data: bytes, filename: str) -> ImportO
             if old is None:
                 new.append(KeyProject(zone=zone, enterprise_id=firm, **clean))
                 continue
-            changes = diff_fields(_snapshot(old, fields), clean)
-            if changes:
-                for k, v in clean.items():
-                    setattr(old, k, v)
-                old.save()
-                record(actor, "project.change", old, zone=zone, changes=changes)
-                outcome.changed += 1
-            else:
-                outcome.unchanged += 1
+            _update_if_changed(actor, zone, old, clean, "project.change", outcome)
         KeyProject.objects.bulk_create(new)
         outcome.created = len(new)
         outcome.written = bool(new or outcome.changed)
@@ -1473,15 +1473,9 @@ def do_import_results(actor, zone: Zone, data: bytes, filename: str) -> ImportOu
             if old is None:
                 new.append(ResearchResult(zone=zone, **clean))
                 continue
-            changes = diff_fields(_snapshot(old, fields), {k: clean[k] for k in fields})
-            if changes:
-                for k in fields:
-                    setattr(old, k, clean[k])
-                old.save()
-                record(actor, "result.change", old, zone=zone, changes=changes)
-                outcome.changed += 1
-            else:
-                outcome.unchanged += 1
+            _update_if_changed(
+                actor, zone, old, {k: clean[k] for k in fields}, "result.change", outcome
+            )
         ResearchResult.objects.bulk_create(new)
         outcome.created = len(new)
         outcome.written = bool(new or outcome.changed)
@@ -1523,15 +1517,9 @@ def do_import_procedures(actor, zone: Zone, data: bytes, filename: str) -> Impor
             if old is None:
                 new.append(ProcedureType(zone=zone, **clean))
                 continue
-            changes = diff_fields(_snapshot(old, fields), {k: clean[k] for k in fields})
-            if changes:
-                for k in fields:
-                    setattr(old, k, clean[k])
-                old.save()
-                record(actor, "procedure.change", old, zone=zone, changes=changes)
-                outcome.changed += 1
-            else:
-                outcome.unchanged += 1
+            _update_if_changed(
+                actor, zone, old, {k: clean[k] for k in fields}, "procedure.change", outcome
+            )
         ProcedureType.objects.bulk_create(new)
         outcome.created = len(new)
         outcome.written = bool(new or outcome.changed)
