@@ -235,7 +235,8 @@ def _ordered_std(value: pl.Expr) -> pl.Expr:
 
 class _BatchStats(_Stats):
     """Window expressions; the sorted statistics (n, below, below_half) of the indicators in
-    `ranked` are precomputed columns (`_ranked_columns`) instead of `rank().over()`."""
+    `ranked` are precomputed columns (`_ranked_columns`) instead of `rank()`/`count()`
+    windows."""
 
     def __init__(self, ranked: frozenset[str] = frozenset()) -> None:
         self.ranked = ranked
@@ -245,7 +246,7 @@ class _BatchStats(_Stats):
         return _over(stat, plan.impute_group)
 
     def group_stat(self, plan: _IndicatorPlan, name: str, value: pl.Expr) -> pl.Expr:
-        if plan.ind.id in self.ranked and name in ("below", "below_half"):
+        if plan.ind.id in self.ranked and name in ("below", "below_half", "n"):
             return pl.col(col(f"st_{name}", plan.ind.id))
         exprs = {
             "min": value.min(),
@@ -285,25 +286,60 @@ def _group_segments(df: pl.DataFrame, group: Sequence[str]) -> tuple[np.ndarray,
     return order, np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
 
 
+_SIGN_BIT = np.uint64(1 << 63)
+
+
+def _argsort_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions that sort `values` (float64 without NaN), and the sorted values.
+
+    numpy sorts plain 64-bit integers with SIMD but sorts floats indirectly (`argsort`)
+    element by element, about twice as slowly. So each value becomes an order-preserving
+    integer key (the IEEE bits, negatives flipped; -0.0 counts as 0.0) whose low bits are
+    replaced by the value's position, and one `sort` of those keys gives the order. Values
+    whose keys differ only in those low bits come out in position order; those few runs
+    are then sorted by value exactly."""
+    size = values.size
+    bits = (values + 0.0).view(np.uint64)
+    keys = np.where(bits >= _SIGN_BIT, ~bits, bits | _SIGN_BIT)
+    shift = np.uint64(max((size - 1).bit_length(), 1))
+    keys >>= shift
+    keys <<= shift
+    keys |= np.arange(size, dtype=np.uint64)
+    keys.sort()
+    positions = (keys & np.uint64((1 << int(shift)) - 1)).astype(np.intp)
+    ordered = values[positions]
+    high = keys >> shift
+    same_high = high[1:] == high[:-1]
+    cut_apart = same_high & (ordered[1:] != ordered[:-1])
+    if cut_apart.any():  # values closer than the key bits: sort those runs by value
+        run = np.concatenate([[0], np.cumsum(~same_high)])
+        members = np.flatnonzero(np.isin(run, run[1:][cut_apart]))
+        slots = positions[members]
+        positions[members] = slots[np.lexsort((values[slots], run[members]))]
+        ordered[members] = values[positions[members]]
+    return positions, ordered
+
+
 def _ranked_stat(
     values: np.ndarray, order: np.ndarray, bounds: np.ndarray, name: str
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row, within its peer group (NaN = null, which stays NaN): `below_half`, peers
     below + half of those equal including itself (`rank("average") - 0.5`), or `below`,
-    peers strictly below (`rank("min") - 1`).
+    peers strictly below (`rank("min") - 1`); and per group the number of non-null values.
 
-    One sort per peer group instead of a window sort; loops over groups, not rows. Results
-    are written in group order (cache-local) and put back in row order with one scatter."""
+    One sort per peer group instead of a window sort; loops over groups, not rows. Values
+    are gathered in group order (cache-local) and each result written to its row."""
+    out = np.full(values.shape, np.nan)
+    counts = np.zeros(bounds.size - 1, dtype=np.int64)
     grouped = values[order]
-    result = np.full(grouped.shape, np.nan)
-    for start, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+    for k, (start, end) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
         present = np.flatnonzero(~np.isnan(grouped[start:end]))
         m = present.size
+        counts[k] = m
         if m == 0:
             continue
         segment = grouped[start:end][present]
-        by_value = np.argsort(segment)  # (without NaN: the SIMD sort)
-        ordered = segment[by_value]
+        by_value, ordered = _argsort_floats(segment)
         new_run = np.empty(m, dtype=bool)
         new_run[0] = True
         np.not_equal(ordered[1:], ordered[:-1], out=new_run[1:])
@@ -313,45 +349,70 @@ def _ranked_stat(
             stat = (starts + np.append(starts[1:], m)) / 2
         else:
             stat = starts.astype(np.float64)
-        result[start + present[by_value]] = stat[run]
-    out = np.empty_like(result)
-    out[order] = result
-    return out
+        out[order[start:end][present][by_value]] = stat[run]
+    return out, counts
+
+
+@dataclass(frozen=True)
+class _Segments:
+    """The rows of a frame grouped by peer group: `order` brings each group together,
+    `bounds` delimit the groups in it, `index` is each row's group number."""
+
+    order: np.ndarray
+    bounds: np.ndarray
+    index: np.ndarray
+
+
+def _segments(df: pl.DataFrame, group: Sequence[str]) -> _Segments:
+    order, bounds = _group_segments(df, group)
+    index = np.empty(df.height, dtype=np.intp)
+    index[order] = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
+    return _Segments(order, bounds, index)
 
 
 def _ranked_columns(
     df: pl.DataFrame, directed: pl.DataFrame, plans: Sequence[_IndicatorPlan]
 ) -> tuple[list[pl.Series], frozenset[str]]:
-    """The window statistics `st_below_half` (percentile) or `st_below` (rank) of the
-    percentile and rank indicators, computed with numpy from the directed values (one column
-    per indicator in `directed`, rows as `df`). Bit-identical to `rank().over()`; columns
-    holding NaN (ordered differently from nulls) are left to the window expressions."""
-    segments: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
-    jobs: list[tuple[str, str, pl.Series, tuple[str, ...]]] = []
+    """The window statistics `st_below_half` (percentile) or `st_below` (rank), and the peer
+    count `st_n`, of the percentile and rank indicators, computed with numpy from the
+    directed values (one column per indicator in `directed`, rows as `df`). Bit-identical
+    to `rank().over()` and `count().over()`; columns holding NaN (ordered differently
+    from nulls) are left to the window expressions."""
+    segments: dict[tuple[str, ...], _Segments] = {}
+    jobs: list[tuple[str, str, str, tuple[str, ...]]] = []
     for plan in plans:
         ident = plan.ind.id
-        series = directed.get_column(col("dir", ident)).cast(pl.Float64)
-        if series.is_nan().any():
+        name = col("dir", ident)
+        if directed.get_column(name).cast(pl.Float64).is_nan().any():
             continue
         if plan.peer_group not in segments:
-            segments[plan.peer_group] = _group_segments(df, plan.peer_group)
-        name = "below_half" if plan.ind.method.kind == "percentile" else "below"
-        jobs.append((ident, name, series, plan.peer_group))
+            segments[plan.peer_group] = _segments(df, plan.peer_group)
+        stat = "below_half" if plan.ind.method.kind == "percentile" else "below"
+        jobs.append((ident, stat, name, plan.peer_group))
+    # nulls as NaN in one parallel Polars pass; numpy then reads the buffers without a copy
+    filled = directed.select(
+        pl.col(name).cast(pl.Float64).fill_null(float("nan")) for _, _, name, _ in jobs
+    )
 
-    def run(job: tuple[str, str, pl.Series, tuple[str, ...]]) -> pl.Series:
-        ident, name, series, group = job
-        stat = _ranked_stat(series.to_numpy(), *segments[group], name)
-        return pl.Series(col(f"st_{name}", ident), stat, nan_to_null=True)
+    def run(job: tuple[str, str, str, tuple[str, ...]]) -> list[pl.Series]:
+        ident, stat, name, group = job
+        seg = segments[group]
+        values, counts = _ranked_stat(
+            filled.get_column(name).to_numpy(), seg.order, seg.bounds, stat
+        )
+        return [
+            pl.Series(col(f"st_{stat}", ident), values, nan_to_null=True),
+            pl.Series(col("st_n", ident), counts.astype(np.uint32)[seg.index]),
+        ]
 
     # numpy releases the GIL in sorts and gathers: indicators run on the pool's threads
     workers = min(len(jobs), pl.thread_pool_size(), 4)
     if workers > 1 and df.height >= 10_000:
         with ThreadPoolExecutor(workers) as pool:
-            out = list(pool.map(run, jobs))
+            out = [s for pair in pool.map(run, jobs) for s in pair]
     else:
-        out = [run(job) for job in jobs]
-    done = {ident for ident, _, _, _ in jobs}
-    return out, frozenset(done)
+        out = [s for job in jobs for s in run(job)]
+    return out, frozenset(ident for ident, _, _, _ in jobs)
 
 
 # --------------------------------------------------------------------------- stages
@@ -760,20 +821,14 @@ def _with_ranks(work: pl.DataFrame, model: IndicatorModel) -> pl.DataFrame:
     if work.height == 0 or total.is_nan().any():
         return _batch_ranks(work.lazy(), model).collect()
     negated = (-total).cast(pl.Float64).to_numpy()
-    present = (~np.isnan(negated)).view(np.int8)
 
     def rank(item: tuple[str, list[str]]) -> list[pl.Series]:
         name, group = item
-        order, bounds = _group_segments(work, group)
-        above = _ranked_stat(negated, order, bounds, "below")
-        sizes = np.diff(bounds)
-        count = np.empty(negated.shape, dtype=np.int64)  # non-null totals of the row's group
-        count[order] = np.repeat(
-            np.add.reduceat(present[order], bounds[:-1], dtype=np.int64), sizes
-        )
+        seg = _segments(work, group)
+        above, counts = _ranked_stat(negated, seg.order, seg.bounds, "below")
         return [
             pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
-            pl.Series(f"n_{name}", count),
+            pl.Series(f"n_{name}", counts[seg.index]),  # non-null totals of the row's group
         ]
 
     items = list(model.doc.ranking.items())
