@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from innopoints.engine.scoring.pipeline import _argsort_floats, _ranked_stat, _segments
+from innopoints.engine.scoring.pipeline import _argsort_floats, _group_segments, _ranked_stat
 
 
 def _expected(values: np.ndarray, groups: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -26,7 +26,7 @@ def _expected(values: np.ndarray, groups: np.ndarray, name: str) -> tuple[np.nda
 
 def _check(values: np.ndarray, groups: np.ndarray) -> None:
     frame = pl.DataFrame({"g": groups})
-    seg = _segments(frame, ["g"])
+    seg = _group_segments(frame, ["g"])
     for name in ("below_half", "below"):
         stat, counts = _ranked_stat(values, seg.order, seg.bounds, name)
         want_stat, want_count = _expected(values, groups, name)

@@ -269,12 +269,22 @@ class _FittedStats(_Stats):
         return pl.col(col(f"st_{name}", plan.ind.id))
 
 
-def _group_segments(df: pl.DataFrame, group: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Row order that brings each peer group together (stable), and the group boundaries.
+@dataclass(frozen=True)
+class _Segments:
+    """The rows of a frame grouped by peer group: `order` brings each group together,
+    `bounds` delimit the groups in it, `index` is each row's group number."""
 
-    Groups are the partitions of `over(group)` (null keys form their own group)."""
+    order: np.ndarray
+    bounds: np.ndarray
+    index: np.ndarray
+
+
+def _group_segments(df: pl.DataFrame, group: Sequence[str]) -> _Segments:
+    """The rows grouped as the partitions of `over(group)` (null keys form their own group)."""
     if not group:
-        return np.arange(df.height), np.array([0, df.height])
+        return _Segments(
+            np.arange(df.height), np.array([0, df.height]), np.zeros(df.height, dtype=np.intp)
+        )
     table = (
         df.select(list(group))
         .with_row_index("__row")
@@ -283,7 +293,9 @@ def _group_segments(df: pl.DataFrame, group: Sequence[str]) -> tuple[np.ndarray,
     )
     order = table.get_column("__row").explode().to_numpy().astype(np.int64, copy=False)
     sizes = table.get_column("__n").to_numpy()
-    return order, np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+    index = np.empty(df.height, dtype=np.intp)
+    index[order] = np.repeat(np.arange(sizes.size), sizes)
+    return _Segments(order, np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]), index)
 
 
 _SIGN_BIT = np.uint64(1 << 63)
@@ -353,23 +365,6 @@ def _ranked_stat(
     return out, counts
 
 
-@dataclass(frozen=True)
-class _Segments:
-    """The rows of a frame grouped by peer group: `order` brings each group together,
-    `bounds` delimit the groups in it, `index` is each row's group number."""
-
-    order: np.ndarray
-    bounds: np.ndarray
-    index: np.ndarray
-
-
-def _segments(df: pl.DataFrame, group: Sequence[str]) -> _Segments:
-    order, bounds = _group_segments(df, group)
-    index = np.empty(df.height, dtype=np.intp)
-    index[order] = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
-    return _Segments(order, bounds, index)
-
-
 def _ranked_columns(
     df: pl.DataFrame, directed: pl.DataFrame, plans: Sequence[_IndicatorPlan]
 ) -> tuple[list[pl.Series], frozenset[str]]:
@@ -386,7 +381,7 @@ def _ranked_columns(
         if directed.get_column(name).cast(pl.Float64).is_nan().any():
             continue
         if plan.peer_group not in segments:
-            segments[plan.peer_group] = _segments(df, plan.peer_group)
+            segments[plan.peer_group] = _group_segments(df, plan.peer_group)
         stat = "below_half" if plan.ind.method.kind == "percentile" else "below"
         jobs.append((ident, stat, name, plan.peer_group))
     # nulls as NaN in one parallel Polars pass; numpy then reads the buffers without a copy
@@ -824,7 +819,7 @@ def _with_ranks(work: pl.DataFrame, model: IndicatorModel) -> pl.DataFrame:
 
     def rank(item: tuple[str, list[str]]) -> list[pl.Series]:
         name, group = item
-        seg = _segments(work, group)
+        seg = _group_segments(work, group)
         above, counts = _ranked_stat(negated, seg.order, seg.bounds, "below")
         return [
             pl.Series(f"rank_{name}", above + 1, nan_to_null=True).cast(pl.Int64),
