@@ -56,6 +56,8 @@ from innopoints.engine.rules.render import (
 ROW_LIMIT = 16  # panels with at most this many rows (after the year filter) go row-wise
 
 _TOTAL = PartRef("", "total")
+# (plan shape, *leaf statuses) -> (root value, deciding leaves); shared by all plans
+_OUTCOMES: dict[tuple, tuple[bool | None, tuple[int, ...]]] = {}
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -213,7 +215,21 @@ class RowPlan:
         self.down_pos = [
             (position[col], position[parent], check) for col, parent, check in self.down
         ]
+        # plans of the same structure (the threshold variants of one criterion) share the
+        # outcome of their tree for a tuple of leaf statuses: the root status and which
+        # leaves decided it
+        self.shape = intern_key(
+            (
+                "shape",
+                self.n_nodes,
+                self.root_pos,
+                tuple(self.leaf_pos),
+                tuple((k, op, tuple(kids)) for k, op, kids in self.inner_pos),
+                tuple(self.down_pos),
+            )
+        )
         self.part_labels = [p.label(lang) for p in c.parts]
+        self._parts_texts: dict[tuple, str | None] = {}
         self.note = None
         if c.kind == "precheck" and c.judgement:
             self.note = c.judgement.get("en" if en else "zh", "")
@@ -322,17 +338,13 @@ class RowPlan:
             return mark + prefix + shown + head + ("?" if rv is None else rv) + tail + missing
         return mark + prefix + shown + req + missing
 
-    def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> dict[str, Any]:
-        """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
-        of one prepared row; `texts=False` (with `full=False`) leaves reasons empty."""
-        comp = self.comp
-        parts: dict[str, Any] = {}
-        for name, fn in self.part_fns:
-            parts[name] = fn(row, parts)
-        leaf_out = [f(row, parts) for f in self.leaf_fns]
+    def _outcome(self, statuses: tuple[bool | None, ...]) -> tuple[bool | None, tuple[int, ...]]:
+        """(root value, positions in `self.leaves` of the deciding leaves) for the leaves'
+        statuses: the three-valued tree, then the deciding flags top-down (a child decides
+        when its parent does and, under all/any, has the parent's value)."""
         vals: list[bool | None] = [None] * self.n_nodes
-        for k, out in zip(self.leaf_pos, leaf_out, strict=True):
-            vals[k] = out[0]
+        for k, st in zip(self.leaf_pos, statuses, strict=True):
+            vals[k] = st
         for k, op, kids in self.inner_pos:
             if op < 2:
                 ks = [vals[j] for j in kids]
@@ -346,14 +358,35 @@ class RowPlan:
             else:
                 v = vals[kids[0]]
                 vals[k] = None if v is None else not v
-        root = vals[self.root_pos]
+        dec = [False] * self.n_nodes
+        dec[self.root_pos] = True
+        for k, parent, check in self.down_pos:
+            dec[k] = dec[parent] and (not check or vals[k] == vals[parent])
+        deciding = tuple(i for i, k in enumerate(self.leaf_pos) if dec[k])
+        return vals[self.root_pos], deciding
+
+    def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> dict[str, Any]:
+        """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
+        of one prepared row; `texts=False` (with `full=False`) leaves reasons empty."""
+        comp = self.comp
+        parts: dict[str, Any] = {}
+        for name, fn in self.part_fns:
+            parts[name] = fn(row, parts)
+        leaf_out = [f(row, parts) for f in self.leaf_fns]
+        key = (self.shape, *[out[0] for out in leaf_out])
+        outcome = _OUTCOMES.get(key)
+        if outcome is None:
+            if len(_OUTCOMES) > 200_000:
+                _OUTCOMES.clear()
+            outcome = _OUTCOMES[key] = self._outcome(key[1:])
+        root, deciding = outcome
         status = "eligible" if root is True else ("ineligible" if root is False else "unknown")
         items: list[str | None] = []
         parts_out = None
         score = score_min = score_max = None
         if comp.part_names:
-            los = [None if p[0] is None else float(p[0]) for p in parts.values()]
-            his = [None if p[1] is None else float(p[1]) for p in parts.values()]
+            los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
+            his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
             score_min = sum(x for x in los if x is not None)
             score_max = sum(x for x in his if x is not None)
             score = score_min if score_min == score_max else None
@@ -363,7 +396,15 @@ class RowPlan:
                     for n, a, b in zip(comp.part_names, los, his, strict=True)
                 ]
             if texts:
-                items.append(self._parts_text(los, his, score_min, score_max))
+                pkey = (los, his)
+                text = self._parts_texts.get(pkey, self)
+                if text is self:
+                    if len(self._parts_texts) > 4096:
+                        self._parts_texts.clear()
+                    text = self._parts_texts[pkey] = self._parts_text(
+                        list(los), list(his), score_min, score_max
+                    )
+                items.append(text)
         if not texts and not full:
             return {
                 "status": status,
@@ -375,30 +416,26 @@ class RowPlan:
                 "parts": parts_out,
             }
         missing: list[str] = []
-        dec = [False] * self.n_nodes
-        dec[self.root_pos] = True
-        for k, parent, check in self.down_pos:
-            dec[k] = dec[parent] and (not check or vals[k] == vals[parent])
-        for lp, k, (st, a, b) in zip(self.leaves, self.leaf_pos, leaf_out, strict=True):
-            if dec[k]:
-                tk = lp.text_key
-                if tk is None:
-                    items.append(self._leaf_text(lp, st, a, b, row))
-                else:
-                    memo = row.get(MEMO)
-                    text = None if memo is None else memo.get(tk)
-                    if text is None:
-                        text = self._leaf_text(lp, st, a, b, row)
-                        if memo is not None:
-                            memo[tk] = text
-                    items.append(text)
-                if st is None and full:
-                    for n, code, _label in lp.missing:
-                        if row.get(n) is None and code not in missing:
-                            missing.append(code)
+        memo = row.get(MEMO)
+        leaves = self.leaves
+        for i in deciding:
+            lp = leaves[i]
+            st, a, b = leaf_out[i]
+            tk = lp.text_key
+            if tk is None or memo is None:
+                items.append(self._leaf_text(lp, st, a, b, row))
+            else:
+                text = memo.get(tk)
+                if text is None:
+                    text = memo[tk] = self._leaf_text(lp, st, a, b, row)
+                items.append(text)
+            if st is None and full:
+                for n, code, _label in lp.missing:
+                    if row.get(n) is None and code not in missing:
+                        missing.append(code)
         if not comp.part_names and self.note is not None and root is True:
             items.append(self.note)
-        reasons = self.sep.join(t for t in items if t is not None)
+        reasons = self.sep.join([t for t in items if t is not None])
         return {
             "status": status,
             "score": score,
