@@ -10,7 +10,6 @@ identical results.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from innopoints.enterprises.panel import firm_rows
 from innopoints.pools.actions import criterion_of, latest_run, points_criterion_of, scores_frame
 from innopoints.pools.models import Pool
 
-_COMPILED: OrderedDict[str, list[tuple[Pool, Compiler, Compiler | None]]] = OrderedDict()
+_COMPILED: OrderedDict[tuple, list[tuple[Pool, Compiler, Compiler | None]]] = OrderedDict()
 _ACTIVE: OrderedDict[tuple, list[Pool]] = OrderedDict()
 _LOCK = Lock()
 
@@ -71,9 +70,7 @@ class LiveResult:
 def compiled_pools(pools: Sequence[Pool]) -> list[tuple[Pool, Compiler, Compiler | None]]:
     """(pool, compiled criterion, compiled points condition) per pool; cached by the pools'
     configuration, so a settings change compiles afresh."""
-    key = json.dumps(
-        [(p.pk, p.updated_at.isoformat() if p.updated_at else "") for p in pools], default=str
-    )
+    key = tuple((p.pk, p.updated_at) for p in pools)
     with _LOCK:
         if key in _COMPILED:
             _COMPILED.move_to_end(key)
@@ -123,8 +120,10 @@ def evaluate_firm(
     if not compiled:
         return []
     rows = firm_rows(zone, enterprise.uscc)
-    scores = scores_frame(latest_run(zone, year), year, uscc=enterprise.uscc)
     compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
+    scores = None  # read only when a rule refers to points, rank or band
+    if any(c.needs.scores for c in compilers):
+        scores = scores_frame(latest_run(zone, year), year, uscc=enterprise.uscc)
     results = evaluate_one_firm(
         rows, compilers, year=year, lang=lang, scores=scores, reasons=reasons
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import polars as pl
@@ -37,6 +38,7 @@ from innopoints.engine.rules.reference import (
     MEMO,
     _any,
     _leaf_fn,
+    _leaf_fn_,
     _value_fn,
     intern_key,
     leaf_key,
@@ -58,6 +60,8 @@ ROW_LIMIT = 16  # panels with at most this many rows (after the year filter) go 
 _TOTAL = PartRef("", "total")
 # (plan shape, *leaf statuses) -> (root value, deciding leaves); shared by all plans
 _OUTCOMES: dict[tuple, tuple[bool | None, tuple[int, ...]]] = {}
+# (plan's parts key, part minima, part maxima) -> the score text
+_PARTS_TEXTS: dict[tuple, str | None] = {}
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -141,6 +145,8 @@ class _LeafPlan:
     fn: Any = None  # row, parts -> (status, left interval, right interval)
     col: str = ""
     text_key: int | None = None  # equal keys give equal texts on a row (memoised)
+    slot_key: int | None = None  # equal keys are the same row-only condition (None: reads parts)
+    raw_fn: Any = None  # `fn` without the row memo (for a program's shared slots)
 
     def __post_init__(self) -> None:
         self.col = self.leaf.column
@@ -149,6 +155,7 @@ class _LeafPlan:
             self.text_key = intern_key(
                 ("text", key, self.kind, self.text, self.leaf.polarity, *self.missing)
             )
+            self.slot_key = intern_key(("leaf", key))
 
 
 class RowPlan:
@@ -175,6 +182,7 @@ class RowPlan:
             cols = comp._missing_cols(leaf)
             missing = [(n, code, comp._col_label(n, code, lang)) for n, code in cols]
             kind, text = self._text_plan(leaf, lang)
+            numeric = leaf.vals[0].kind == "num" if leaf.vals else False
             self.leaves.append(
                 _LeafPlan(
                     leaf,
@@ -182,7 +190,8 @@ class RowPlan:
                     pairs,
                     missing,
                     text,
-                    _leaf_fn(leaf.node, leaf.vals[0].kind == "num" if leaf.vals else False),
+                    _leaf_fn(leaf.node, numeric),
+                    raw_fn=_leaf_fn_(leaf.node, numeric),
                 )
             )
         self.part_fns = [(p.name, _value_fn(p.value)) for p in c.parts]
@@ -229,10 +238,12 @@ class RowPlan:
             )
         )
         self.part_labels = [p.label(lang) for p in c.parts]
-        self._parts_texts: dict[tuple, str | None] = {}
         self.note = None
         if c.kind == "precheck" and c.judgement:
             self.note = c.judgement.get("en" if en else "zh", "")
+        # plans with the same part labels and note give the same score text for the same
+        # part values (threshold variants of a criterion, across firms): shared memo
+        self.parts_key = intern_key(("parts", en, tuple(self.part_labels), self.note))
 
     def _text_plan(self, leaf: Leaf, lang: str) -> tuple[str, tuple[Any, ...]]:
         en = is_en(lang)
@@ -365,14 +376,33 @@ class RowPlan:
         deciding = tuple(i for i, k in enumerate(self.leaf_pos) if dec[k])
         return vals[self.root_pos], deciding
 
-    def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> dict[str, Any]:
+    def run(
+        self,
+        row: dict[str, Any],
+        full: bool = True,
+        texts: bool = True,
+        shared: list[Any] | None = None,
+        slots: Any = None,
+    ) -> dict[str, Any]:
         """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
-        of one prepared row; `texts=False` (with `full=False`) leaves reasons empty."""
+        of one prepared row; `texts=False` (with `full=False`) leaves reasons empty.
+
+        Within a `RowProgram`, `shared` holds the outcomes of the program's row-only
+        leaves and `slots` picks this plan's: a getter when all its leaves are shared,
+        else a list of slot positions (-1: evaluated here, it reads score parts)."""
         comp = self.comp
         parts: dict[str, Any] = {}
         for name, fn in self.part_fns:
             parts[name] = fn(row, parts)
-        leaf_out = [f(row, parts) for f in self.leaf_fns]
+        if shared is None:
+            leaf_out = [f(row, parts) for f in self.leaf_fns]
+        elif slots.__class__ is list:
+            leaf_out = [
+                shared[k] if k >= 0 else f(row, parts)
+                for k, f in zip(slots, self.leaf_fns, strict=True)
+            ]
+        else:
+            leaf_out = slots(shared)
         key = (self.shape, *[out[0] for out in leaf_out])
         outcome = _OUTCOMES.get(key)
         if outcome is None:
@@ -396,12 +426,12 @@ class RowPlan:
                     for n, a, b in zip(comp.part_names, los, his, strict=True)
                 ]
             if texts:
-                pkey = (los, his)
-                text = self._parts_texts.get(pkey, self)
-                if text is self:
-                    if len(self._parts_texts) > 4096:
-                        self._parts_texts.clear()
-                    text = self._parts_texts[pkey] = self._parts_text(
+                pkey = (self.parts_key, los, his)
+                text = _PARTS_TEXTS.get(pkey, _PARTS_TEXTS)
+                if text is _PARTS_TEXTS:
+                    if len(_PARTS_TEXTS) > 100_000:
+                        _PARTS_TEXTS.clear()
+                    text = _PARTS_TEXTS[pkey] = self._parts_text(
                         list(los), list(his), score_min, score_max
                     )
                 items.append(text)
@@ -491,12 +521,71 @@ def evaluate_rows(
     """For each prepared row, the result of every compiled criterion (in order);
     `full=False` leaves out `missing` and `parts` (the one-firm wide output), and
     `texts=False` with it leaves out the reasons too (statuses and scores only)."""
-    plans = [plan_of(c, lang) for c in compilers]
-    out = []
-    for row in rows:
+    program = program_of(compilers, lang)
+    return [program.run(row, full, texts) for row in rows]
+
+
+class RowProgram:
+    """Several criteria's plans evaluated together on a row: each distinct row-only leaf
+    condition (the same field against the same threshold, say) is evaluated once into a
+    shared slot, and every plan reads its leaves' outcomes from the slots."""
+
+    def __init__(self, plans: Sequence[RowPlan]) -> None:
+        self.plans = list(plans)
+        position: dict[int, int] = {}
+        self.slot_fns: list[Any] = []
+        self.slots: list[Any] = []
+        for plan in self.plans:
+            picks = []
+            for lp in plan.leaves:
+                if lp.slot_key is None:
+                    picks.append(-1)
+                    continue
+                k = position.get(lp.slot_key)
+                if k is None:
+                    k = position[lp.slot_key] = len(self.slot_fns)
+                    self.slot_fns.append(lp.raw_fn)
+                picks.append(k)
+            if picks and min(picks) >= 0:
+                self.slots.append(_getter(picks))
+            else:
+                self.slots.append(picks)
+
+    def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> list[Any]:
+        """Every plan's result (`RowPlan.run`) on one prepared row."""
         r = {**row, MEMO: {}}
-        out.append([p.run(r, full, texts) for p in plans])
-    return out
+        shared = [f(r, _NO_PARTS) for f in self.slot_fns]
+        return [
+            p.run(r, full, texts, shared, s) for p, s in zip(self.plans, self.slots, strict=True)
+        ]
+
+
+_NO_PARTS: dict[str, Any] = {}
+
+
+def _getter(picks: list[int]) -> Any:
+    """`shared -> [shared[k] for k in picks]` as one C call (a tuple)."""
+    if len(picks) == 1:
+        k = picks[0]
+        return lambda shared: (shared[k],)
+    return itemgetter(*picks)
+
+
+_PROGRAMS: dict[tuple, tuple[list[Compiler], RowProgram]] = {}
+
+
+def program_of(compilers: Sequence[Compiler], lang: str) -> RowProgram:
+    """The row program of a list of compiled criteria, remembered for the last few lists
+    (the live path evaluates the same pools for one firm after another)."""
+    key = (lang, *[id(c) for c in compilers])
+    hit = _PROGRAMS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], compilers, strict=True)):
+        return hit[1]
+    if len(_PROGRAMS) > 16:
+        _PROGRAMS.clear()
+    program = RowProgram([plan_of(c, lang) for c in compilers])
+    _PROGRAMS[key] = (list(compilers), program)
+    return program
 
 
 # ----------------------------------------------------------------------------- prepare
