@@ -356,10 +356,20 @@ def _value_fn_(node: Node) -> Fn:
         return score
     if isinstance(node, PartRef):
         pname = node.name
+        if pname == "total":
+
+            def total(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
+                lo = hi = 0  # as `sum`: 0 + each bound in turn
+                for v0, v1 in parts.values():
+                    lo += v0
+                    hi += v1
+                return lo, hi
+
+            return total
 
         def part(row: dict[str, Any], parts: dict[str, Interval]) -> Interval:
-            vs = list(parts.values()) if pname == "total" else [parts[pname]]
-            return sum(v[0] for v in vs), sum(v[1] for v in vs)
+            v0, v1 = parts[pname]
+            return 0 + v0, 0 + v1
 
         return part
     if isinstance(node, Segments):
@@ -511,6 +521,24 @@ def _leaf_fn_(node: Node, numeric_left: bool = False) -> LeafFn:
         return _cmp(op, a, b, eps), a, b
 
     return compare
+
+
+def threshold_of(node: Node, numeric_left: bool) -> tuple[str, int, Fn, float, float] | None:
+    """(op, left value's key, left value fn, threshold, eps) of a row-only leaf
+    `value op literal` (the case `_threshold_fn` serves), else None: leaves with the
+    same op and left value can be tested against all their thresholds at once."""
+    if isinstance(node, Ref):
+        return threshold_of(node.body, numeric_left)
+    if not (isinstance(node, Compare) and numeric_left and node.op in (">=", ">", "<=", "<")):
+        return None
+    left, right = node.args
+    if not isinstance(right, Lit) or isinstance(right.value, str | bool):
+        return None
+    lkey = _key(left)
+    if lkey is None:
+        return None
+    eps = max(_eps(left), _eps(right))
+    return node.op, intern_key(("value", lkey)), _value_fn(left), float(right.value), eps
 
 
 def _threshold_fn(op: str, fa: Fn, t: float, eps: float) -> LeafFn:

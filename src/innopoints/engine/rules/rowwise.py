@@ -42,6 +42,7 @@ from innopoints.engine.rules.reference import (
     _value_fn,
     intern_key,
     leaf_key,
+    threshold_of,
 )
 from innopoints.engine.rules.render import (
     NEGATE,
@@ -60,6 +61,7 @@ ROW_LIMIT = 16  # panels with at most this many rows (after the year filter) go 
 _TOTAL = PartRef("", "total")
 # (plan shape, *leaf statuses) -> (root value, deciding leaves); shared by all plans
 _OUTCOMES: dict[tuple, tuple[bool | None, tuple[int, ...]]] = {}
+_PRESENT = "present"  # the row memo's entry for the set of the row's non-null columns
 # (plan's parts key, part minima, part maxima) -> the score text
 _PARTS_TEXTS: dict[tuple, str | None] = {}
 
@@ -147,9 +149,12 @@ class _LeafPlan:
     text_key: int | None = None  # equal keys give equal texts on a row (memoised)
     slot_key: int | None = None  # equal keys are the same row-only condition (None: reads parts)
     raw_fn: Any = None  # `fn` without the row memo (for a program's shared slots)
+    threshold: Any = None  # `reference.threshold_of` of the leaf (None: not `value op literal`)
+    missing_names: frozenset[str] = frozenset()  # the columns of `missing`
 
     def __post_init__(self) -> None:
         self.col = self.leaf.column
+        self.missing_names = frozenset(n for n, _code, _label in self.missing)
         key = leaf_key(self.leaf.node)
         if key is not None:
             self.text_key = intern_key(
@@ -192,6 +197,7 @@ class RowPlan:
                     text,
                     _leaf_fn(leaf.node, numeric),
                     raw_fn=_leaf_fn_(leaf.node, numeric),
+                    threshold=threshold_of(leaf.node, numeric),
                 )
             )
         self.part_fns = [(p.name, _value_fn(p.value)) for p in c.parts]
@@ -305,6 +311,13 @@ class RowPlan:
 
     # ------------------------------------------------------------------ evaluation
     def _missing_text(self, lp: _LeafPlan, row: dict[str, Any]) -> str:
+        memo = row.get(MEMO)
+        if memo is not None:  # most leaves miss nothing: one set test per leaf
+            present = memo.get(_PRESENT)
+            if present is None:
+                present = memo[_PRESENT] = frozenset(k for k, v in row.items() if v is not None)
+            if lp.missing_names <= present:
+                return ""
         labels = [label for n, _code, label in lp.missing if row.get(n) is None]
         if not labels:
             return ""
@@ -528,24 +541,38 @@ def evaluate_rows(
 class RowProgram:
     """Several criteria's plans evaluated together on a row: each distinct row-only leaf
     condition (the same field against the same threshold, say) is evaluated once into a
-    shared slot, and every plan reads its leaves' outcomes from the slots."""
+    shared slot, and every plan reads its leaves' outcomes from the slots. Conditions
+    `value op literal` of the same value and op (the threshold variants of a criterion)
+    are tested together: the value is read once and compared with every threshold."""
 
     def __init__(self, plans: Sequence[RowPlan]) -> None:
         self.plans = list(plans)
+        distinct: dict[int, _LeafPlan] = {}
+        for plan in self.plans:
+            for lp in plan.leaves:
+                if lp.slot_key is not None:
+                    distinct.setdefault(lp.slot_key, lp)
+        groups: dict[tuple[str, int], list[_LeafPlan]] = {}
+        single: list[_LeafPlan] = []
+        for lp in distinct.values():
+            if lp.threshold is None:
+                single.append(lp)
+            else:
+                groups.setdefault(lp.threshold[:2], []).append(lp)
         position: dict[int, int] = {}
-        self.slot_fns: list[Any] = []
+        self.group_fns: list[Any] = []
+        for (op, _left), members in groups.items():
+            for lp in members:
+                position[lp.slot_key] = len(position)  # type: ignore[index]
+            fa = members[0].threshold[2]
+            tests = [(lp.threshold[3], lp.threshold[4]) for lp in members]
+            self.group_fns.append(_threshold_group(op, fa, tests))
+        for lp in single:
+            position[lp.slot_key] = len(position)  # type: ignore[index]
+        self.single_fns = [lp.raw_fn for lp in single]
         self.slots: list[Any] = []
         for plan in self.plans:
-            picks = []
-            for lp in plan.leaves:
-                if lp.slot_key is None:
-                    picks.append(-1)
-                    continue
-                k = position.get(lp.slot_key)
-                if k is None:
-                    k = position[lp.slot_key] = len(self.slot_fns)
-                    self.slot_fns.append(lp.raw_fn)
-                picks.append(k)
+            picks = [-1 if lp.slot_key is None else position[lp.slot_key] for lp in plan.leaves]
             if picks and min(picks) >= 0:
                 self.slots.append(_getter(picks))
             else:
@@ -554,10 +581,55 @@ class RowProgram:
     def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> list[Any]:
         """Every plan's result (`RowPlan.run`) on one prepared row."""
         r = {**row, MEMO: {}}
-        shared = [f(r, _NO_PARTS) for f in self.slot_fns]
+        shared: list[Any] = []
+        for group in self.group_fns:
+            shared += group(r)
+        shared += [f(r, _NO_PARTS) for f in self.single_fns]
         return [
             p.run(r, full, texts, shared, s) for p, s in zip(self.plans, self.slots, strict=True)
         ]
+
+
+def _threshold_group(op: str, fa: Any, tests: list[tuple[float, float]]) -> Any:
+    """row -> the outcomes of `value op t` for each (t, eps) of `tests`, the value read
+    once: `reference._threshold_fn` for many thresholds (same cuts, same None/NaN
+    behaviour: a comparison with NaN is false, so neither true nor false: unknown)."""
+    low = op in (">=", "<")  # the cut is t - eps, else t + eps
+    cuts = [((t - eps) if low else (t + eps), (t, t)) for t, eps in tests]
+
+    def run(row: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
+        a = fa(row, _NO_PARTS)
+        a0, a1 = a
+        if a0 is None and a1 is None:
+            return [(None, a, b) for _c, b in cuts]
+        n0, n1 = a0 is not None, a1 is not None
+        if op == ">=":
+            return [
+                (True, a, b)
+                if n0 and a0 >= c
+                else ((False, a, b) if n1 and a1 < c else (None, a, b))
+                for c, b in cuts
+            ]
+        if op == ">":
+            return [
+                (True, a, b)
+                if n0 and a0 > c
+                else ((False, a, b) if n1 and a1 <= c else (None, a, b))
+                for c, b in cuts
+            ]
+        if op == "<=":
+            return [
+                (True, a, b)
+                if n1 and a1 <= c
+                else ((False, a, b) if n0 and a0 > c else (None, a, b))
+                for c, b in cuts
+            ]
+        return [
+            (True, a, b) if n1 and a1 < c else ((False, a, b) if n0 and a0 >= c else (None, a, b))
+            for c, b in cuts
+        ]
+
+    return run
 
 
 _NO_PARTS: dict[str, Any] = {}
