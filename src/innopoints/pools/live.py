@@ -93,6 +93,23 @@ def compiled_pools(pools: Sequence[Pool]) -> list[tuple[Pool, Compiler, Compiler
     return out
 
 
+_FLAT: dict[int, tuple[list, list[Compiler], bool]] = {}
+
+
+def _compilers_of(compiled: list[tuple[Pool, Compiler, Compiler | None]]) -> tuple[list, bool]:
+    """The compiled criteria in order (criterion, then points condition, per pool) and
+    whether any reads a scoring run; remembered per compiled list."""
+    hit = _FLAT.get(id(compiled))
+    if hit is not None and hit[0] is compiled:
+        return hit[1], hit[2]
+    compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
+    reads_scores = any(c.needs.scores for c in compilers)
+    if len(_FLAT) > 16:
+        _FLAT.clear()
+    _FLAT[id(compiled)] = (compiled, compilers, reads_scores)
+    return compilers, reads_scores
+
+
 def _combine(a: str | None, b: str | None) -> str:
     if b is None:
         return a or "unknown"
@@ -120,9 +137,9 @@ def evaluate_firm(
     if not compiled:
         return []
     rows = firm_rows(zone, enterprise.uscc)
-    compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
+    compilers, reads_scores = _compilers_of(compiled)
     scores = None  # read only when a rule refers to points, rank or band
-    if any(c.needs.scores for c in compilers):
+    if reads_scores:
         scores = scores_frame(latest_run(zone, year), year, uscc=enterprise.uscc)
     results = evaluate_one_firm(
         rows, compilers, year=year, lang=lang, scores=scores, reasons=reasons

@@ -279,7 +279,12 @@ def intern_key(key: tuple) -> int:
 
 def _value_fn(node: Node) -> Fn:
     fn = _value_fn_(node)
-    skey = _key(node) if isinstance(node, Arith | Window) else None
+    if isinstance(node, Arith | Window):
+        skey = _key(node)
+    elif isinstance(node, Segments):
+        skey = _segments_key(node)
+    else:
+        skey = None
     if skey is None:
         return fn
     key = intern_key(skey)
@@ -294,6 +299,16 @@ def _value_fn(node: Node) -> Fn:
         return v
 
     return cached
+
+
+def _segments_key(node: Segments) -> tuple | None:
+    """A structural key of a points table over a row-only value (else None): the same
+    table in many criteria (a criterion's threshold variants) is looked up once a row."""
+    of = _key(node.of)
+    if of is None:
+        return None
+    bands = tuple((b.op, tuple(b.bounds), tuple(b.points)) for b in node.bands)
+    return ("segments", of, bands, tuple(node.otherwise))
 
 
 def _value_fn_(node: Node) -> Fn:

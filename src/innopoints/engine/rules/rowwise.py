@@ -355,7 +355,11 @@ class RowPlan:
                 shown = memo[vkey] = _val_text(a[0], a[1], exact0, fmt, self.lang)
         if shown is None:
             shown = "?"
-        missing = self._missing_text(lp, row) if lp.missing else ""
+        missing = ""
+        if lp.missing:
+            present = None if memo is None else memo.get(_PRESENT)
+            if present is None or not lp.missing_names <= present:
+                missing = self._missing_text(lp, row)
         if rhs is not None:
             head, tail, rfmt, rexact = rhs
             rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
