@@ -279,12 +279,7 @@ def intern_key(key: tuple) -> int:
 
 def _value_fn(node: Node) -> Fn:
     fn = _value_fn_(node)
-    if isinstance(node, Arith | Window):
-        skey = _key(node)
-    elif isinstance(node, Segments):
-        skey = _segments_key(node)
-    else:
-        skey = None
+    skey = row_value_key(node) if isinstance(node, Arith | Window | Segments) else None
     if skey is None:
         return fn
     key = intern_key(skey)
@@ -301,10 +296,25 @@ def _value_fn(node: Node) -> Fn:
     return cached
 
 
+def row_value_key(node: Node) -> tuple | None:
+    """A structural key of a value that reads only the row (points tables included),
+    else None: equal keys give equal values on a row."""
+    if isinstance(node, Ref):
+        return row_value_key(node.body)
+    if isinstance(node, Segments):
+        return _segments_key(node)
+    if isinstance(node, RangeLit):
+        return ("R", node.lo, node.hi)
+    if isinstance(node, Arith):
+        keys = [row_value_key(a) for a in node.args]
+        return None if None in keys else ("A", node.op, *keys)
+    return _key(node)
+
+
 def _segments_key(node: Segments) -> tuple | None:
     """A structural key of a points table over a row-only value (else None): the same
     table in many criteria (a criterion's threshold variants) is looked up once a row."""
-    of = _key(node.of)
+    of = row_value_key(node.of)
     if of is None:
         return None
     bands = tuple((b.op, tuple(b.bounds), tuple(b.points)) for b in node.bands)

@@ -42,6 +42,7 @@ from innopoints.engine.rules.reference import (
     _value_fn,
     intern_key,
     leaf_key,
+    row_value_key,
     threshold_of,
 )
 from innopoints.engine.rules.render import (
@@ -151,10 +152,23 @@ class _LeafPlan:
     raw_fn: Any = None  # `fn` without the row memo (for a program's shared slots)
     threshold: Any = None  # `reference.threshold_of` of the leaf (None: not `value op literal`)
     missing_names: frozenset[str] = frozenset()  # the columns of `missing`
+    # `value op literal` leaves: status -> mark + name, and the value's format (else None)
+    heads: dict[bool | None, str] | None = None
+    fmt: str = ""
+    exact0: bool = False
+    req: str = ""
 
     def __post_init__(self) -> None:
         self.col = self.leaf.column
         self.missing_names = frozenset(n for n, _code, _label in self.missing)
+        if self.kind == "compare" and self.text[4] is None:
+            prefix, self.fmt, self.exact0, self.req, _rhs = self.text
+            heads = {}
+            for st in (True, False, None):
+                good = (None if st is None else not st) if self.leaf.polarity else st
+                mark = "✓ " if good is True else ("✗ " if good is False else "? ")
+                heads[st] = mark + prefix
+            self.heads = heads
         key = leaf_key(self.leaf.node)
         if key is not None:
             self.text_key = intern_key(
@@ -250,6 +264,13 @@ class RowPlan:
         # plans with the same part labels and note give the same score text for the same
         # part values (threshold variants of a criterion, across firms): shared memo
         self.parts_key = intern_key(("parts", en, tuple(self.part_labels), self.note))
+        # when every part reads only the row, plans with the same parts (a criterion's
+        # variants that keep its points tables) share the score block on a row
+        part_keys = [row_value_key(p.value) for p in c.parts]
+        self.block_key = None
+        if c.parts and None not in part_keys:
+            names = tuple(p.name for p in c.parts)
+            self.block_key = intern_key(("block", self.parts_key, names, *part_keys))
 
     def _text_plan(self, leaf: Leaf, lang: str) -> tuple[str, tuple[Any, ...]]:
         en = is_en(lang)
@@ -328,6 +349,22 @@ class RowPlan:
     def _leaf_text(
         self, lp: _LeafPlan, st: bool | None, a: Any, b: Any, row: dict[str, Any]
     ) -> str | None:
+        if lp.heads is not None:  # `value op literal`: the common case, kept short
+            memo = row.get(MEMO)
+            a0, a1 = a
+            if memo is None:
+                shown = _val_text(a0, a1, lp.exact0, lp.fmt, self.lang)
+            else:  # the same value is shown by many criteria of a row: format it once
+                vkey = (lp.fmt, lp.exact0, a0.__class__, a0, a1)
+                shown = memo.get(vkey, memo)
+                if shown is memo:
+                    shown = memo[vkey] = _val_text(a0, a1, lp.exact0, lp.fmt, self.lang)
+            text = lp.heads[st] + ("?" if shown is None else shown) + lp.req
+            if lp.missing:
+                present = None if memo is None else memo.get(_PRESENT)
+                if present is None or not lp.missing_names <= present:
+                    return text + self._missing_text(lp, row)
+            return text
         leaf = lp.leaf
         good = (None if st is None else not st) if leaf.polarity else st
         mark = "✓ " if good is True else ("✗ " if good is False else "? ")
@@ -406,18 +443,35 @@ class RowPlan:
 
         Within a `RowProgram`, `shared` holds the outcomes of the program's row-only
         leaves and `slots` picks this plan's: a getter when all its leaves are shared,
-        else a list of slot positions (-1: evaluated here, it reads score parts)."""
+        else (getter, local leaves) where the local leaves (they read score parts) are
+        evaluated here in place of the placeholder the getter picks for them."""
         comp = self.comp
-        parts: dict[str, Any] = {}
-        for name, fn in self.part_fns:
-            parts[name] = fn(row, parts)
+        memo = row.get(MEMO)
+        block = None
+        if self.block_key is not None and memo is not None:
+            block = memo.get(self.block_key)
+        if block is None:
+            parts: dict[str, Any] = {}
+            for name, fn in self.part_fns:
+                parts[name] = fn(row, parts)
+            if comp.part_names:
+                los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
+                his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
+                low = sum(x for x in los if x is not None)
+                high = sum(x for x in his if x is not None)
+                block = [parts, los, his, low, high, None]  # + the score text, when asked
+                if self.block_key is not None and memo is not None:
+                    memo[self.block_key] = block
+            else:
+                block = [parts, None, None, None, None, None]
+        parts = block[0]
         if shared is None:
             leaf_out = [f(row, parts) for f in self.leaf_fns]
-        elif slots.__class__ is list:
-            leaf_out = [
-                shared[k] if k >= 0 else f(row, parts)
-                for k, f in zip(slots, self.leaf_fns, strict=True)
-            ]
+        elif slots.__class__ is tuple:  # (getter, [(leaf position, fn) of the local leaves])
+            gather, local = slots
+            leaf_out = list(gather(shared))
+            for k, f in local:
+                leaf_out[k] = f(row, parts)
         else:
             leaf_out = slots(shared)
         key = (self.shape, *[out[0] for out in leaf_out])
@@ -432,10 +486,7 @@ class RowPlan:
         parts_out = None
         score = score_min = score_max = None
         if comp.part_names:
-            los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
-            his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
-            score_min = sum(x for x in los if x is not None)
-            score_max = sum(x for x in his if x is not None)
+            _parts, los, his, score_min, score_max, text = block
             score = score_min if score_min == score_max else None
             if full:
                 parts_out = [
@@ -443,14 +494,16 @@ class RowPlan:
                     for n, a, b in zip(comp.part_names, los, his, strict=True)
                 ]
             if texts:
-                pkey = (self.parts_key, los, his)
-                text = _PARTS_TEXTS.get(pkey, _PARTS_TEXTS)
-                if text is _PARTS_TEXTS:
-                    if len(_PARTS_TEXTS) > 100_000:
-                        _PARTS_TEXTS.clear()
-                    text = _PARTS_TEXTS[pkey] = self._parts_text(
-                        list(los), list(his), score_min, score_max
-                    )
+                if text is None:
+                    pkey = (self.parts_key, los, his)
+                    text = _PARTS_TEXTS.get(pkey, _PARTS_TEXTS)
+                    if text is _PARTS_TEXTS:
+                        if len(_PARTS_TEXTS) > 100_000:
+                            _PARTS_TEXTS.clear()
+                        text = _PARTS_TEXTS[pkey] = self._parts_text(
+                            list(los), list(his), score_min, score_max
+                        )
+                    block[5] = text
                 items.append(text)
         if not texts and not full:
             return {
@@ -463,7 +516,6 @@ class RowPlan:
                 "parts": parts_out,
             }
         missing: list[str] = []
-        memo = row.get(MEMO)
         leaves = self.leaves
         for i in deciding:
             lp = leaves[i]
@@ -574,13 +626,19 @@ class RowProgram:
         for lp in single:
             position[lp.slot_key] = len(position)  # type: ignore[index]
         self.single_fns = [lp.raw_fn for lp in single]
+        self.placeholder = len(position)  # the slot after the last: a local leaf's place
         self.slots: list[Any] = []
         for plan in self.plans:
-            picks = [-1 if lp.slot_key is None else position[lp.slot_key] for lp in plan.leaves]
-            if picks and min(picks) >= 0:
-                self.slots.append(_getter(picks))
-            else:
-                self.slots.append(picks)
+            picks = [
+                self.placeholder if lp.slot_key is None else position[lp.slot_key]
+                for lp in plan.leaves
+            ]
+            local = [
+                (k, fn)
+                for k, (lp, fn) in enumerate(zip(plan.leaves, plan.leaf_fns, strict=True))
+                if lp.slot_key is None
+            ]
+            self.slots.append((_getter(picks), local) if local else _getter(picks))
 
     def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> list[Any]:
         """Every plan's result (`RowPlan.run`) on one prepared row."""
@@ -589,6 +647,7 @@ class RowProgram:
         for group in self.group_fns:
             shared += group(r)
         shared += [f(r, _NO_PARTS) for f in self.single_fns]
+        shared.append(None)  # the placeholder of local leaves
         return [
             p.run(r, full, texts, shared, s) for p, s in zip(self.plans, self.slots, strict=True)
         ]
