@@ -50,6 +50,9 @@ def serve(
     setup_django()
     from django.core.management import call_command
 
+    from innopoints.site.runtime import settle_heap
+
+    settle_heap()
     typer.echo(f"innopoints: http://{host}:{port}/  (Ctrl+C to stop)")
     call_command("runserver", f"{host}:{port}", use_reloader=False)
 

@@ -7,6 +7,7 @@ runs synchronously in the caller.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -34,7 +35,18 @@ def progress_writer(job: Job) -> Progress:
     return report
 
 
-def _run(job_id: int, work: Callable[[Progress], dict[str, Any]]) -> None:
+def _run(job_id: int, work: Callable[[Progress], dict[str, Any]], *, collect: bool) -> None:
+    try:
+        _run_job(job_id, work)
+    finally:
+        if collect:
+            # a job leaves frames, querysets and reference cycles behind by the hundred
+            # thousand: the job's thread pays for collecting them, not the web request
+            # the collector would otherwise land on (a pause of up to ~0.3 s)
+            gc.collect()
+
+
+def _run_job(job_id: int, work: Callable[[Progress], dict[str, Any]]) -> None:
     job = Job.objects.get(pk=job_id)
     Job.objects.filter(pk=job_id).update(status=Job.Status.RUNNING)
     try:
@@ -56,12 +68,12 @@ def start_job(
     """Create a job and run `work(progress)` in the background (inline in tests)."""
     job = Job.objects.create(kind=kind, created_by=user, zone=zone)
     if settings.JOBS_INLINE:
-        _run(job.pk, work)
+        _run(job.pk, work, collect=False)
     else:
 
         def target() -> None:
             try:
-                _run(job.pk, work)
+                _run(job.pk, work, collect=True)
             finally:
                 close_old_connections()
 
