@@ -160,3 +160,26 @@ def test_enumeration_codes_read_as_chinese_labels_in_both_paths() -> None:
         rows = evaluate_rows(panel.to_dicts(), [compiled], lang)
         assert fast["reasons"].to_list() == [r[0]["reasons"] for r in rows]
         assert shown in rows[0][0]["reasons"] and wanted in rows[0][0]["reasons"]
+
+
+@pytest.mark.parametrize("op", [">=", ">", "<=", "<"])
+def test_threshold_group_equals_one_test_per_threshold(op) -> None:
+    """The program's grouped comparison (one value against many thresholds) gives what
+    `reference._threshold_fn` gives per threshold, at the boundaries, for missing and NaN
+    values and for intervals."""
+    from innopoints.engine.rules.reference import _threshold_fn
+    from innopoints.engine.rules.rowwise import _threshold_group
+
+    tests = [(0.3, 3e-10), (0.25, 2.5e-10), (0.0, 1e-9), (-2.0, 2e-9), (50.0, 5e-8)]
+    nan = float("nan")
+    values = [
+        (None, None), (nan, nan), (0.3, 0.3), (0.3 - 1e-12, 0.3 - 1e-12), (0.29, 0.29),
+        (0.0, 0.0), (-0.0, -0.0), (-2.0, -2.0), (60.0, 60.0), (0.2, 0.4), (None, 0.4),
+        (0.2, None), (-3.0, 100.0),
+    ]  # fmt: skip
+    for value in values:
+        fa = lambda row, parts, v=value: v  # noqa: E731
+        grouped = _threshold_group(op, fa, tests)({})
+        single = [_threshold_fn(op, fa, t, eps)({}, {}) for t, eps in tests]
+        assert [g[0] for g in grouped] == [s[0] for s in single], (op, value)
+        assert [g[2] for g in grouped] == [s[2] for s in single]
