@@ -8,6 +8,8 @@ and their enterprise page), bank users nothing; objects of another zone are 404.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import uscc
@@ -139,7 +141,22 @@ def test_live_evaluation_matches_the_stored_computation(client_for, computed):
     from innopoints.pools.api import LiveOut
 
     for item in live:  # served without re-validation: the declared shape still holds
-        assert LiveOut.model_validate(item).model_dump() == item
+        declared = LiveOut.model_validate(item).model_dump(mode="json")
+        assert json.dumps(declared, sort_keys=True) == json.dumps(item, sort_keys=True)
+
+
+def test_stored_results_are_served_in_the_declared_shape(client_for, computed):
+    from innopoints.pools.api import FirmPoolsOut
+
+    for role, url in (
+        ("admin", f"/api/pools/firms/{PEER}?year=2024"),
+        ("enterprise", "/api/pools/mine"),
+    ):
+        body = client_for(role).get(url).json()
+        assert body["pools"], url
+        # compared as JSON text, so that 1 for true or "1" for 1 would show
+        declared = FirmPoolsOut.model_validate(body).model_dump(mode="json")
+        assert json.dumps(declared, sort_keys=True) == json.dumps(body, sort_keys=True)
 
 
 def test_enterprise_page_shows_the_firms_pools(client_for, computed):
