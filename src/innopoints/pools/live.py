@@ -146,14 +146,14 @@ def evaluate_firm(
     )
     if results is None:
         return []
-    by_compiler = {id(c): r for c, r in zip(compilers, results, strict=True)}
+    in_order = iter(results)  # the results follow `compilers`: main, then points, per pool
     out = []
-    for pool, main, points in compiled:
-        result = by_compiler[id(main)]
+    for pool, _main, points in compiled:
+        result = next(in_order)
         text = result["reasons"] or ""
         points_status = None
         if points is not None:
-            points_result = by_compiler[id(points)]
+            points_result = next(in_order)
             points_status = points_result["status"]
             if reasons:
                 head = "; points condition: " if lang == "en" else "；积分条件："

@@ -63,6 +63,9 @@ _TOTAL = PartRef("", "total")
 # (plan shape, *leaf statuses) -> (root value, deciding leaves); shared by all plans
 _OUTCOMES: dict[tuple, tuple[bool | None, tuple[int, ...]]] = {}
 _PRESENT = "present"  # the row memo's entry for the set of the row's non-null columns
+_STATUS = {True: "eligible", False: "ineligible", None: "unknown"}
+# the score block of a criterion without score parts: (parts, minima, maxima, low, high, text)
+_NO_SCORE: tuple = ({}, None, None, None, None, None)
 # (plan's parts key, part minima, part maxima) -> the score text
 _PARTS_TEXTS: dict[tuple, str | None] = {}
 
@@ -450,6 +453,8 @@ class RowPlan:
         block = None
         if self.block_key is not None and memo is not None:
             block = memo.get(self.block_key)
+        if block is None and not self.part_fns:
+            block = _NO_SCORE  # nothing to compute: the parts stay empty
         if block is None:
             parts: dict[str, Any] = {}
             for name, fn in self.part_fns:
@@ -463,7 +468,7 @@ class RowPlan:
                 if self.block_key is not None and memo is not None:
                     memo[self.block_key] = block
             else:
-                block = [parts, None, None, None, None, None]
+                block = _NO_SCORE
         parts = block[0]
         if shared is None:
             leaf_out = [f(row, parts) for f in self.leaf_fns]
@@ -481,7 +486,7 @@ class RowPlan:
                 _OUTCOMES.clear()
             outcome = _OUTCOMES[key] = self._outcome(key[1:])
         root, deciding = outcome
-        status = "eligible" if root is True else ("ineligible" if root is False else "unknown")
+        status = _STATUS[root]
         items: list[str | None] = []
         parts_out = None
         score = score_min = score_max = None
@@ -517,16 +522,17 @@ class RowPlan:
             }
         missing: list[str] = []
         leaves = self.leaves
+        leaf_text = self._leaf_text
         for i in deciding:
             lp = leaves[i]
             st, a, b = leaf_out[i]
             tk = lp.text_key
             if tk is None or memo is None:
-                items.append(self._leaf_text(lp, st, a, b, row))
+                items.append(leaf_text(lp, st, a, b, row))
             else:
                 text = memo.get(tk)
                 if text is None:
-                    text = memo[tk] = self._leaf_text(lp, st, a, b, row)
+                    text = memo[tk] = leaf_text(lp, st, a, b, row)
                 items.append(text)
             if st is None and full:
                 for n, code, _label in lp.missing:
