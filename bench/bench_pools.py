@@ -255,7 +255,7 @@ def main() -> None:
     live_agree = sum(stored_status.get(r.pool.code) == r.status for r in live)
 
     all_criteria = [criterion_of(p) for p in pools]
-    firm_needs = needs_of([m for _p, m, _pt in compiled])
+    firm_needs = needs_of([m for _p, m, _pt in compiled.items])
     one = zone_derived(small).filter(pl.col("uscc") == firm.uscc)
     small_scores = scores_frame(latest_run(small, year), year)
     ref_times = []

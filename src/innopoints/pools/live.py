@@ -25,7 +25,7 @@ from innopoints.enterprises.panel import firm_rows
 from innopoints.pools.actions import criterion_of, latest_run, points_criterion_of, scores_frame
 from innopoints.pools.models import Pool
 
-_COMPILED: OrderedDict[tuple, list[tuple[Pool, Compiler, Compiler | None]]] = OrderedDict()
+_COMPILED: OrderedDict[tuple, CompiledPools] = OrderedDict()
 _ACTIVE: OrderedDict[tuple, list[Pool]] = OrderedDict()
 _LOCK = Lock()
 
@@ -67,15 +67,26 @@ class LiveResult:
     reasons: str
 
 
-def compiled_pools(pools: Sequence[Pool]) -> list[tuple[Pool, Compiler, Compiler | None]]:
-    """(pool, compiled criterion, compiled points condition) per pool; cached by the pools'
-    configuration, so a settings change compiles afresh."""
+@dataclass(frozen=True)
+class CompiledPools:
+    """A pool configuration compiled: (pool, criterion, points condition) per pool, the
+    compiled criteria flat in that order (criterion, then points condition, per pool)
+    and whether any of them reads a scoring run."""
+
+    items: list[tuple[Pool, Compiler, Compiler | None]]
+    compilers: list[Compiler]
+    reads_scores: bool
+
+
+def compiled_pools(pools: Sequence[Pool]) -> CompiledPools:
+    """The pools compiled; cached by the pools' configuration, so a settings change
+    compiles afresh."""
     key = tuple((p.pk, p.updated_at) for p in pools)
     with _LOCK:
         if key in _COMPILED:
             _COMPILED.move_to_end(key)
             return _COMPILED[key]
-    out = []
+    items = []
     index = 0
     for pool in pools:
         main = compile_criterion(criterion_of(pool), index)
@@ -85,29 +96,14 @@ def compiled_pools(pools: Sequence[Pool]) -> list[tuple[Pool, Compiler, Compiler
         if points is not None:
             compiled_points = compile_criterion(points, index)
             index += 1
-        out.append((pool, main, compiled_points))
+        items.append((pool, main, compiled_points))
+    compilers = [c for _p, main, points in items for c in (main, points) if c is not None]
+    out = CompiledPools(items, compilers, any(c.needs.scores for c in compilers))
     with _LOCK:
         _COMPILED[key] = out
         while len(_COMPILED) > 16:
             _COMPILED.popitem(last=False)
     return out
-
-
-_FLAT: dict[int, tuple[list, list[Compiler], bool]] = {}
-
-
-def _compilers_of(compiled: list[tuple[Pool, Compiler, Compiler | None]]) -> tuple[list, bool]:
-    """The compiled criteria in order (criterion, then points condition, per pool) and
-    whether any reads a scoring run; remembered per compiled list."""
-    hit = _FLAT.get(id(compiled))
-    if hit is not None and hit[0] is compiled:
-        return hit[1], hit[2]
-    compilers = [c for _p, main, points in compiled for c in (main, points) if c is not None]
-    reads_scores = any(c.needs.scores for c in compilers)
-    if len(_FLAT) > 16:
-        _FLAT.clear()
-    _FLAT[id(compiled)] = (compiled, compilers, reads_scores)
-    return compilers, reads_scores
 
 
 def _combine(a: str | None, b: str | None) -> str:
@@ -134,12 +130,12 @@ def evaluate_firm(
     if pools is None:
         pools = active_pools(zone)
     compiled = compiled_pools(pools)
-    if not compiled:
+    if not compiled.items:
         return []
     rows = firm_rows(zone, enterprise.uscc)
-    compilers, reads_scores = _compilers_of(compiled)
+    compilers = compiled.compilers
     scores = None  # read only when a rule refers to points, rank or band
-    if reads_scores:
+    if compiled.reads_scores:
         scores = scores_frame(latest_run(zone, year), year, uscc=enterprise.uscc)
     results = evaluate_one_firm(
         rows, compilers, year=year, lang=lang, scores=scores, reasons=reasons
@@ -148,7 +144,7 @@ def evaluate_firm(
         return []
     in_order = iter(results)  # the results follow `compilers`: main, then points, per pool
     out = []
-    for pool, _main, points in compiled:
+    for pool, _main, points in compiled.items:
         result = next(in_order)
         text = result["reasons"] or ""
         points_status = None

@@ -28,6 +28,7 @@ from innopoints.engine.rules.compiler import (
 )
 from innopoints.engine.rules.criteria import Criterion
 from innopoints.engine.rules.language import Compare, FieldRef, Lit
+from innopoints.engine.rules.reference import by_identity
 from innopoints.engine.rules.render import (
     fmt_expr,
     fmt_of,
@@ -447,15 +448,7 @@ _NEEDS: dict[tuple[int, ...], tuple[list[Compiler], Needs]] = {}
 
 def _needs_cached(compilers: Sequence[Compiler]) -> Needs:
     """`needs_of`, remembered for the last few lists of compilers (the live path)."""
-    key = tuple(id(c) for c in compilers)
-    hit = _NEEDS.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], compilers, strict=True)):
-        return hit[1]
-    if len(_NEEDS) > 8:
-        _NEEDS.clear()
-    needs = needs_of(compilers)
-    _NEEDS[key] = (list(compilers), needs)
-    return needs
+    return by_identity(_NEEDS, compilers, lambda: needs_of(compilers))
 
 
 PARTS_DTYPE = pl.List(pl.Struct({"part": pl.String, "min": pl.Float64, "max": pl.Float64}))

@@ -9,7 +9,7 @@ It is deliberately plain and slow: one dict per firm, one tree walk per rule.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from innopoints.engine.rules.compiler import EPS, data_col, has_col, neg_col
@@ -277,6 +277,21 @@ def intern_key(key: tuple) -> int:
     return _KEY_IDS.setdefault(key, len(_KEY_IDS))
 
 
+def by_identity(store: dict, objects: Sequence[Any], build: Callable[[], Any], *extra: Any) -> Any:
+    """`build()`, remembered in `store` for the same objects (by identity, in order) and
+    `extra` key parts; the store keeps the last few (the live path asks again and again
+    for the same compiled criteria)."""
+    key = (*extra, *[id(o) for o in objects])
+    hit = store.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+        return hit[1]
+    if len(store) > 16:
+        store.clear()
+    value = build()
+    store[key] = (list(objects), value)
+    return value
+
+
 def _value_fn(node: Node) -> Fn:
     fn = _value_fn_(node)
     skey = row_value_key(node) if isinstance(node, Arith | Window | Segments) else None
@@ -445,29 +460,9 @@ def leaf_key(node: Node) -> tuple | None:
 
 
 def _leaf_fn(node: Node, numeric_left: bool = False) -> LeafFn:
-    """(status, interval of the left value, interval of the right value) of a leaf;
-    shared through the row's memo by criteria with the same condition."""
-    fn = _leaf_fn_(node, numeric_left)
-    skey = leaf_key(node)
-    if skey is None:
-        return fn
-    key = intern_key(("leaf", skey))
-
-    def cached(row: dict[str, Any], parts: dict[str, Interval]) -> tuple[Any, Any, Any]:
-        memo = row.get(MEMO)
-        if memo is None:
-            return fn(row, parts)
-        v = memo.get(key)
-        if v is None:
-            v = memo[key] = fn(row, parts)
-        return v
-
-    return cached
-
-
-def _leaf_fn_(node: Node, numeric_left: bool = False) -> LeafFn:
+    """(status, interval of the left value, interval of the right value) of a leaf."""
     if isinstance(node, Ref):
-        return _leaf_fn_(node.body, numeric_left)
+        return _leaf_fn(node.body, numeric_left)
     if isinstance(node, BoolLit):
         out = (node.value, _NONE2, _NONE2)
         return lambda row, parts: out
@@ -516,13 +511,9 @@ def _leaf_fn_(node: Node, numeric_left: bool = False) -> LeafFn:
         return between
     left, right = node.args
     fa, fb = fns
-    if (
-        op in (">=", ">", "<=", "<")
-        and numeric_left
-        and isinstance(right, Lit)
-        and not isinstance(right.value, str | bool)
-    ):
-        return _threshold_fn(op, fa, float(right.value), max(_eps(left), _eps(right)))
+    threshold = _threshold(node, numeric_left)
+    if threshold is not None:
+        return _threshold_fn(op, fa, *threshold)
     ordinal = next(
         (n for n in (left, right) if isinstance(n, FieldRef) and n.ordinal and n.choices), None
     )
@@ -548,22 +539,30 @@ def _leaf_fn_(node: Node, numeric_left: bool = False) -> LeafFn:
     return compare
 
 
+def _threshold(node: Compare, numeric_left: bool) -> tuple[float, float] | None:
+    """(threshold, eps) of a comparison `numeric value op literal` (op one of
+    >= > <= <), the case `_threshold_fn` serves; else None."""
+    left, right = node.args[0], node.args[-1]
+    if not (numeric_left and node.op in (">=", ">", "<=", "<") and isinstance(right, Lit)):
+        return None
+    if isinstance(right.value, str | bool):
+        return None
+    return float(right.value), max(_eps(left), _eps(right))
+
+
 def threshold_of(node: Node, numeric_left: bool) -> tuple[str, int, Fn, float, float] | None:
     """(op, left value's key, left value fn, threshold, eps) of a row-only leaf
-    `value op literal` (the case `_threshold_fn` serves), else None: leaves with the
-    same op and left value can be tested against all their thresholds at once."""
+    `value op literal`, else None: leaves with the same op and left value can be tested
+    against all their thresholds at once."""
     if isinstance(node, Ref):
         return threshold_of(node.body, numeric_left)
-    if not (isinstance(node, Compare) and numeric_left and node.op in (">=", ">", "<=", "<")):
+    if not isinstance(node, Compare):
         return None
-    left, right = node.args
-    if not isinstance(right, Lit) or isinstance(right.value, str | bool):
+    threshold = _threshold(node, numeric_left)
+    lkey = _key(node.args[0])
+    if threshold is None or lkey is None:
         return None
-    lkey = _key(left)
-    if lkey is None:
-        return None
-    eps = max(_eps(left), _eps(right))
-    return node.op, intern_key(("value", lkey)), _value_fn(left), float(right.value), eps
+    return node.op, intern_key(("value", lkey)), _value_fn(node.args[0]), *threshold
 
 
 def _threshold_fn(op: str, fa: Fn, t: float, eps: float) -> LeafFn:

@@ -38,8 +38,8 @@ from innopoints.engine.rules.reference import (
     MEMO,
     _any,
     _leaf_fn,
-    _leaf_fn_,
     _value_fn,
+    by_identity,
     intern_key,
     leaf_key,
     row_value_key,
@@ -121,6 +121,13 @@ def fmt_value(x: Any, fmt: str, lang: str) -> str | None:
     return t + unit if (unit and t is not None) else t
 
 
+def _mark(st: bool | None, polarity: bool) -> str:
+    """The mark of a leaf's text: whether the condition as written holds (a negated leaf
+    holds when its comparison does not)."""
+    good = (None if st is None else not st) if polarity else st
+    return "✓ " if good is True else ("✗ " if good is False else "? ")
+
+
 def _cat(*parts: str | None) -> str | None:
     """`pl.concat_str` without ignore_nulls: null if any part is null."""
     if any(p is None for p in parts):
@@ -152,26 +159,16 @@ class _LeafPlan:
     col: str = ""
     text_key: int | None = None  # equal keys give equal texts on a row (memoised)
     slot_key: int | None = None  # equal keys are the same row-only condition (None: reads parts)
-    raw_fn: Any = None  # `fn` without the row memo (for a program's shared slots)
     threshold: Any = None  # `reference.threshold_of` of the leaf (None: not `value op literal`)
     missing_names: frozenset[str] = frozenset()  # the columns of `missing`
-    # `value op literal` leaves: status -> mark + name, and the value's format (else None)
-    heads: dict[bool | None, str] | None = None
-    fmt: str = ""
-    exact0: bool = False
-    req: str = ""
+    marks: dict[bool | None, str] | None = None  # status -> "✓ " / "✗ " / "? " (polarity in)
 
     def __post_init__(self) -> None:
         self.col = self.leaf.column
         self.missing_names = frozenset(n for n, _code, _label in self.missing)
-        if self.kind == "compare" and self.text[4] is None:
-            prefix, self.fmt, self.exact0, self.req, _rhs = self.text
-            heads = {}
-            for st in (True, False, None):
-                good = (None if st is None else not st) if self.leaf.polarity else st
-                mark = "✓ " if good is True else ("✗ " if good is False else "? ")
-                heads[st] = mark + prefix
-            self.heads = heads
+        self.marks = {st: _mark(st, self.leaf.polarity) for st in (True, False, None)}
+        if self.kind == "compare":  # the mark and the value's name, joined once
+            self.marks = {st: mark + self.text[0] for st, mark in self.marks.items()}
         key = leaf_key(self.leaf.node)
         if key is not None:
             self.text_key = intern_key(
@@ -213,12 +210,10 @@ class RowPlan:
                     missing,
                     text,
                     _leaf_fn(leaf.node, numeric),
-                    raw_fn=_leaf_fn_(leaf.node, numeric),
                     threshold=threshold_of(leaf.node, numeric),
                 )
             )
         self.part_fns = [(p.name, _value_fn(p.value)) for p in c.parts]
-        self.leaf_fns = [lp.fn for lp in self.leaves]
         self.leaf_cols = [lp.col for lp in self.leaves]
         # top-down order for the deciding flags: (node, parent, parent op) root first
         self.down: list[tuple[str, str, bool]] = []
@@ -335,13 +330,14 @@ class RowPlan:
 
     # ------------------------------------------------------------------ evaluation
     def _missing_text(self, lp: _LeafPlan, row: dict[str, Any]) -> str:
-        memo = row.get(MEMO)
-        if memo is not None:  # most leaves miss nothing: one set test per leaf
-            present = memo.get(_PRESENT)
-            if present is None:
-                present = memo[_PRESENT] = frozenset(k for k, v in row.items() if v is not None)
-            if lp.missing_names <= present:
-                return ""
+        if not lp.missing:
+            return ""
+        memo = row[MEMO]
+        present = memo.get(_PRESENT)
+        if present is None:
+            present = memo[_PRESENT] = frozenset(k for k, v in row.items() if v is not None)
+        if lp.missing_names <= present:  # most leaves miss nothing: one set test
+            return ""
         labels = [label for n, _code, label in lp.missing if row.get(n) is None]
         if not labels:
             return ""
@@ -352,59 +348,31 @@ class RowPlan:
     def _leaf_text(
         self, lp: _LeafPlan, st: bool | None, a: Any, b: Any, row: dict[str, Any]
     ) -> str | None:
-        if lp.heads is not None:  # `value op literal`: the common case, kept short
-            memo = row.get(MEMO)
+        if lp.kind == "compare":  # the common case first
+            _name, fmt, exact0, req, rhs = lp.text
+            memo = row[MEMO]
             a0, a1 = a
-            if memo is None:
-                shown = _val_text(a0, a1, lp.exact0, lp.fmt, self.lang)
-            else:  # the same value is shown by many criteria of a row: format it once
-                vkey = (lp.fmt, lp.exact0, a0.__class__, a0, a1)
-                shown = memo.get(vkey, memo)
-                if shown is memo:
-                    shown = memo[vkey] = _val_text(a0, a1, lp.exact0, lp.fmt, self.lang)
-            text = lp.heads[st] + ("?" if shown is None else shown) + lp.req
-            if lp.missing:
-                present = None if memo is None else memo.get(_PRESENT)
-                if present is None or not lp.missing_names <= present:
-                    return text + self._missing_text(lp, row)
-            return text
-        leaf = lp.leaf
-        good = (None if st is None else not st) if leaf.polarity else st
-        mark = "✓ " if good is True else ("✗ " if good is False else "? ")
-        if lp.kind == "flag":
-            yes, no, unknown = lp.text
-            if st is True:
-                body = yes
-            elif st is False:
-                body = no
-            else:
-                body = unknown + self._missing_text(lp, row)
-            return mark + body
-        if lp.kind == "boollit":
-            return mark + lp.text[0]
-        if lp.kind == "judge":
-            return lp.text[0]
-        prefix, fmt, exact0, req, rhs = lp.text
-        memo = row.get(MEMO)
-        if memo is None:
-            shown = _val_text(a[0], a[1], exact0, fmt, self.lang)
-        else:  # the same value is shown by many criteria of a row: format it once
-            vkey = (fmt, exact0, a[0].__class__, a[0], a[1])
+            vkey = (fmt, exact0, a0.__class__, a0, a1)  # a value shown by many criteria
             shown = memo.get(vkey, memo)
             if shown is memo:
-                shown = memo[vkey] = _val_text(a[0], a[1], exact0, fmt, self.lang)
-        if shown is None:
-            shown = "?"
-        missing = ""
-        if lp.missing:
-            present = None if memo is None else memo.get(_PRESENT)
-            if present is None or not lp.missing_names <= present:
-                missing = self._missing_text(lp, row)
-        if rhs is not None:
-            head, tail, rfmt, rexact = rhs
-            rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
-            return mark + prefix + shown + head + ("?" if rv is None else rv) + tail + missing
-        return mark + prefix + shown + req + missing
+                shown = memo[vkey] = _val_text(a0, a1, exact0, fmt, self.lang)
+            text = lp.marks[st] + ("?" if shown is None else shown)  # type: ignore[index]
+            if rhs is None:
+                text += req
+            else:
+                head, tail, rfmt, rexact = rhs
+                rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
+                text += head + ("?" if rv is None else rv) + tail
+            return text + self._missing_text(lp, row)
+        mark = lp.marks[st]  # type: ignore[index]
+        if lp.kind == "flag":
+            yes, no, unknown = lp.text
+            if st is None:
+                return mark + unknown + self._missing_text(lp, row)
+            return mark + (yes if st else no)
+        if lp.kind == "boollit":
+            return mark + lp.text[0]
+        return lp.text[0]  # judge: the text says it needs review
 
     def _outcome(self, statuses: tuple[bool | None, ...]) -> tuple[bool | None, tuple[int, ...]]:
         """(root value, positions in `self.leaves` of the deciding leaves) for the leaves'
@@ -434,45 +402,32 @@ class RowPlan:
         return vals[self.root_pos], deciding
 
     def run(
-        self,
-        row: dict[str, Any],
-        full: bool = True,
-        texts: bool = True,
-        shared: list[Any] | None = None,
-        slots: Any = None,
+        self, row: dict[str, Any], full: bool, texts: bool, shared: list[Any], slots: Any
     ) -> dict[str, Any]:
         """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
-        of one prepared row; `texts=False` (with `full=False`) leaves reasons empty.
+        of one row prepared by `RowProgram.run`; `texts=False` (with `full=False`) leaves
+        reasons empty.
 
-        Within a `RowProgram`, `shared` holds the outcomes of the program's row-only
-        leaves and `slots` picks this plan's: a getter when all its leaves are shared,
-        else (getter, local leaves) where the local leaves (they read score parts) are
-        evaluated here in place of the placeholder the getter picks for them."""
+        `shared` holds the outcomes of the program's row-only leaves and `slots` picks
+        this plan's: a getter when all its leaves are shared, else (getter, local leaves)
+        where the local leaves (they read score parts) are evaluated here in place of the
+        placeholder the getter picks for them."""
         comp = self.comp
-        memo = row.get(MEMO)
-        block = None
-        if self.block_key is not None and memo is not None:
-            block = memo.get(self.block_key)
-        if block is None and not self.part_fns:
-            block = _NO_SCORE  # nothing to compute: the parts stay empty
-        if block is None:
+        memo = row[MEMO]
+        block = _NO_SCORE if not self.part_fns else memo.get(self.block_key)
+        if block is None:  # (a key of None is never in the memo)
             parts: dict[str, Any] = {}
             for name, fn in self.part_fns:
                 parts[name] = fn(row, parts)
-            if comp.part_names:
-                los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
-                his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
-                low = sum(x for x in los if x is not None)
-                high = sum(x for x in his if x is not None)
-                block = [parts, los, his, low, high, None]  # + the score text, when asked
-                if self.block_key is not None and memo is not None:
-                    memo[self.block_key] = block
-            else:
-                block = _NO_SCORE
+            los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
+            his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
+            low = sum(x for x in los if x is not None)
+            high = sum(x for x in his if x is not None)
+            block = [parts, los, his, low, high, None]  # + the score text, when asked
+            if self.block_key is not None:
+                memo[self.block_key] = block
         parts = block[0]
-        if shared is None:
-            leaf_out = [f(row, parts) for f in self.leaf_fns]
-        elif slots.__class__ is tuple:  # (getter, [(leaf position, fn) of the local leaves])
+        if slots.__class__ is tuple:  # (getter, [(leaf position, fn) of the local leaves])
             gather, local = slots
             leaf_out = list(gather(shared))
             for k, f in local:
@@ -527,7 +482,7 @@ class RowPlan:
             lp = leaves[i]
             st, a, b = leaf_out[i]
             tk = lp.text_key
-            if tk is None or memo is None:
+            if tk is None:
                 items.append(leaf_text(lp, st, a, b, row))
             else:
                 text = memo.get(tk)
@@ -631,7 +586,7 @@ class RowProgram:
             self.group_fns.append(_threshold_group(op, fa, tests))
         for lp in single:
             position[lp.slot_key] = len(position)  # type: ignore[index]
-        self.single_fns = [lp.raw_fn for lp in single]
+        self.single_fns = [lp.fn for lp in single]
         self.placeholder = len(position)  # the slot after the last: a local leaf's place
         self.slots: list[Any] = []
         for plan in self.plans:
@@ -639,11 +594,7 @@ class RowProgram:
                 self.placeholder if lp.slot_key is None else position[lp.slot_key]
                 for lp in plan.leaves
             ]
-            local = [
-                (k, fn)
-                for k, (lp, fn) in enumerate(zip(plan.leaves, plan.leaf_fns, strict=True))
-                if lp.slot_key is None
-            ]
+            local = [(k, lp.fn) for k, lp in enumerate(plan.leaves) if lp.slot_key is None]
             self.slots.append((_getter(picks), local) if local else _getter(picks))
 
     def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> list[Any]:
@@ -718,15 +669,9 @@ _PROGRAMS: dict[tuple, tuple[list[Compiler], RowProgram]] = {}
 def program_of(compilers: Sequence[Compiler], lang: str) -> RowProgram:
     """The row program of a list of compiled criteria, remembered for the last few lists
     (the live path evaluates the same pools for one firm after another)."""
-    key = (lang, *[id(c) for c in compilers])
-    hit = _PROGRAMS.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], compilers, strict=True)):
-        return hit[1]
-    if len(_PROGRAMS) > 16:
-        _PROGRAMS.clear()
-    program = RowProgram([plan_of(c, lang) for c in compilers])
-    _PROGRAMS[key] = (list(compilers), program)
-    return program
+    return by_identity(
+        _PROGRAMS, compilers, lambda: RowProgram([plan_of(c, lang) for c in compilers]), lang
+    )
 
 
 # ----------------------------------------------------------------------------- prepare
