@@ -7,7 +7,8 @@ import pytest
 from polars.testing import assert_frame_equal
 from scoring_helpers import frame_of, single
 
-from innopoints.engine.scoring import DataError, fit, score
+from innopoints.engine.scoring import DataError, fit, load_model, score
+from innopoints.engine.scoring.pipeline import sum_across
 
 
 def test_scores_have_every_output(cross_section, national):
@@ -92,6 +93,26 @@ def test_what_if_unchanged_reproduces_and_matches_batch_rerun(cross_section, nat
     assert what_if["rank_stage"] == rerun["rank_stage"]
     assert what_if["pct_zone"] == pytest.approx(rerun["pct_zone"])
     assert what_if["pts_rd_expense"] >= batch.slice(7, 1).get_column("pts_rd_expense").item()
+
+
+@pytest.mark.parametrize("model_name", ["national-18", "extended-33"])
+def test_one_row_what_if_reproduces_the_batch_bits(cross_section, model_name):
+    """A literal divisor is a reciprocal multiply on many rows and a division on one row
+    in Polars; the pipeline writes it out so both give the same bits."""
+    fitted = fit(cross_section, load_model(model_name))
+    for k in range(12):
+        alone = fitted.what_if(cross_section.slice(k, 1)).scores
+        assert alone.equals(fitted.scores.slice(k, 1)), k
+
+
+def test_sum_across_adds_left_to_right_with_nulls_as_zero():
+    frame = pl.DataFrame(
+        {"a": [1e16, None, None], "b": [1.0, 2.0, None], "c": [-1e16, 3.0, None]},
+        schema={k: pl.Float64 for k in "abc"},
+    )
+    out = frame.select(sum_across([pl.col("a"), pl.col("b"), pl.col("c")])).to_series()
+    assert out.to_list() == [(1e16 + 1.0) - 1e16, 5.0, 0.0]  # left to right: 0.0, not 1.0
+    assert frame.select(sum_across([])).item() == 0.0
 
 
 def test_one_row_what_if_equals_the_same_row_among_several(cross_section, national):

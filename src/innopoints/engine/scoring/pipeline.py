@@ -70,14 +70,43 @@ def _signed_log(value: pl.Expr) -> pl.Expr:
 STAGE_INDEX = "__stage_index"
 
 
+def sum_across(items: Sequence[pl.Expr]) -> pl.Expr:
+    """Row-wise sum with nulls counted as zero, added left to right (0.0 for no items).
+
+    Not `pl.sum_horizontal`: it reduces its inputs on the thread pool, and from nine inputs
+    up the shape of that reduction (so the last bits of the sum) depends on work stealing
+    between threads, which would break "same data, same bytes"."""
+    total: pl.Expr | None = None
+    for item in items:
+        term = item.fill_null(0.0)
+        total = term if total is None else total + term
+    return pl.lit(0.0) if total is None else total
+
+
+def _stage_constant(model: IndicatorModel, value: float | dict[str, float]) -> float | None:
+    """The number when it is the same in every stage, else None."""
+    if not isinstance(value, dict):
+        return float(value)
+    values = {float(value[code]) for code in model.stage_codes}
+    return values.pop() if len(values) == 1 else None
+
+
 def stage_value(model: IndicatorModel, value: float | dict[str, float]) -> pl.Expr:
     """A per-stage number as an expression: a literal, or a lookup by the row's stage."""
-    if not isinstance(value, dict):
-        return pl.lit(float(value))
-    values = [float(value[code]) for code in model.stage_codes]
-    if len(set(values)) == 1:
-        return pl.lit(values[0])
+    constant = _stage_constant(model, value)
+    if constant is not None:
+        return pl.lit(constant)
+    values = [float(value[code]) for code in model.stage_codes]  # type: ignore[index]
     return pl.lit(pl.Series(values, dtype=pl.Float64)).gather(pl.col(STAGE_INDEX))
+
+
+def _times_reciprocal(value: pl.Expr, divisor: float) -> pl.Expr:
+    """value ÷ a constant, written as value × (1 ÷ constant).
+
+    That is what Polars computes for a literal divisor on a many-row frame, while on a
+    one-row frame it divides; spelling it out gives every path (batch, what-if, the
+    one-row scorer) the same bits."""
+    return value * (1.0 / divisor)
 
 
 def item_weight(model: IndicatorModel, item: Any) -> pl.Expr:
@@ -518,7 +547,9 @@ def _method_score(plan: _IndicatorPlan, model: IndicatorModel, stats: _Stats) ->
     if kind == "reference":
         ref = stage_value(model, method.reference)  # type: ignore[arg-type]
         if ind.direction == 1:
-            return (value / ref).clip(0.0, 1.0)
+            constant = _stage_constant(model, method.reference)  # type: ignore[arg-type]
+            ratio = value / ref if constant is None else _times_reciprocal(value, constant)
+            return ratio.clip(0.0, 1.0)
         return pl.when(value <= ref).then(1.0).otherwise(ref / value)
     if kind == "segments":
         segs = method.segments or []
@@ -536,7 +567,7 @@ def _method_score(plan: _IndicatorPlan, model: IndicatorModel, stats: _Stats) ->
         return pl.when(value.is_null()).then(None).otherwise(chain.otherwise(0.0))
     if kind == "goalposts":
         worst, best = float(method.worst), float(method.best)  # type: ignore[arg-type]
-        return ((value - worst) / (best - worst)).clip(0.0, 1.0)
+        return _times_reciprocal(value - worst, best - worst).clip(0.0, 1.0)
     if kind == "ordinal":
         mapping = method.map or {}
         return (
@@ -574,7 +605,7 @@ def _method_score(plan: _IndicatorPlan, model: IndicatorModel, stats: _Stats) ->
         z = (directed - mean) / std
         return (
             pl.when(std > 0)
-            .then((0.5 + z / (2.0 * method.clip)).clip(0.0, 1.0))
+            .then((0.5 + _times_reciprocal(z, 2.0 * method.clip)).clip(0.0, 1.0))
             .otherwise(pl.when(directed.is_not_null()).then(0.5))
         )
     raise ValueError(f"unknown method {kind}")  # pragma: no cover - the model is validated
@@ -622,23 +653,23 @@ def _aggregate_steps(
     if not kids:
         return [], pl.lit(None, dtype=pl.Float64)
     parts = [(pl.col(score_col(c.id)), weight(c)) for c in kids]
-    total_weight = pl.sum_horizontal([w for _, w in parts])
-    avail = pl.sum_horizontal([w * s.is_not_null() for s, w in parts])
+    total_weight = sum_across([w for _, w in parts])
+    avail = sum_across([w * s.is_not_null() for s, w in parts])
     helpers: list[pl.Expr] = []
     if not inline:
         helpers.append(avail.alias(col("__avail", node.id)))
         avail = pl.col(col("__avail", node.id))
     shift = float(agg.shift)
     if agg.method == "arithmetic":
-        value = pl.sum_horizontal([s * w for s, w in parts]) / avail
+        value = sum_across([s * w for s, w in parts]) / avail
     elif agg.method == "geometric":
-        logs = pl.sum_horizontal([(s + shift).log() * w for s, w in parts])
+        logs = sum_across([(s + shift).log() * w for s, w in parts])
         value = (logs / avail).exp() - shift
     elif agg.method == "harmonic":
-        value = avail / pl.sum_horizontal([w / (s + shift) for s, w in parts]) - shift
+        value = avail / sum_across([w / (s + shift) for s, w in parts]) - shift
     else:
         p = float(agg.p)  # type: ignore[arg-type]
-        powered = pl.sum_horizontal([(s + shift).pow(p) * w for s, w in parts])
+        powered = sum_across([(s + shift).pow(p) * w for s, w in parts])
         value = (powered / avail).pow(1.0 / p) - shift
     if not inline:
         helpers.append(total_weight.alias(col("__tw", node.id)))
@@ -690,7 +721,7 @@ def _points(lf: pl.LazyFrame, model: IndicatorModel) -> pl.LazyFrame:
         lf = lf.with_columns(
             (
                 pl.col(col("pts", node.id)).fill_null(0.0)
-                / pl.sum_horizontal([pl.col(col("sw", k.id)) for k in kids])
+                / sum_across([pl.col(col("sw", k.id)) for k in kids])
             ).alias(col("ppu", node.id))
             for node, kids in families
         )
@@ -731,7 +762,7 @@ def _bonus_negative_columns(model: IndicatorModel) -> list[pl.Expr]:
 
 def _bonus_sum(model: IndicatorModel) -> pl.Expr:
     items = [pl.col(col("bonus", i.id)) for i in model.doc.bonus]
-    return pl.sum_horizontal(items) if items else pl.lit(0.0)
+    return sum_across(items) if items else pl.lit(0.0)
 
 
 def _deduct_sum(model: IndicatorModel) -> pl.Expr:
@@ -740,7 +771,7 @@ def _deduct_sum(model: IndicatorModel) -> pl.Expr:
         for i in model.doc.negative
         if i.action == "deduct"
     ]
-    return pl.sum_horizontal(items) if items else pl.lit(0.0)
+    return sum_across(items) if items else pl.lit(0.0)
 
 
 def total_expr(model: IndicatorModel, base: pl.Expr) -> pl.Expr:
