@@ -887,8 +887,7 @@ def output_columns(model: IndicatorModel, key: Sequence[str], names: Sequence[st
 
 def _scores_frame(work: pl.DataFrame, model: IndicatorModel, key: Sequence[str]) -> pl.DataFrame:
     columns = output_columns(model, key, work.columns)
-    out = work.select(columns)
-    return out.rename({c: "pts_" + c.split(":", 1)[1] for c in columns if c.startswith("pts:")})
+    return work.select(pl.col(c).alias(_output_name(c)) for c in columns)
 
 
 def _key(work: pl.DataFrame | pl.LazyFrame, key: Sequence[str]) -> list[str]:
@@ -1166,7 +1165,8 @@ def _positions(
         else np.zeros(n_rows, dtype=bool)
     )
     if n_rows == 1:  # one firm (what-if): scalars, two binary searches per lookup
-        return _positions_one(df, lookups, bool(in_fit_all[0]))
+        values = _position_values(df.row(0, named=True), lookups, bool(in_fit_all[0]))
+        return [tuple(np.array([x]) for x in triple) for triple in values]  # type: ignore[misc]
     for group, group_lookups in by_group.items():
         names = list(
             dict.fromkeys(
@@ -1199,11 +1199,11 @@ def _positions(
     return out
 
 
-def _positions_one(
-    df: pl.DataFrame, lookups: list[tuple[str, _Sorted, str | None]], in_fit: bool
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """`_positions` for a single row: the same arithmetic on Python floats."""
-    row = df.row(0, named=True)
+def _position_values(
+    row: dict[str, Any], lookups: list[tuple[str, _Sorted, str | None]], in_fit: bool
+) -> list[tuple[float, float, float]]:
+    """`_positions` for a single row (a dict of its columns): the same arithmetic on Python
+    floats, two binary searches per lookup; NaN where the row has no position."""
     out = []
     nan = float("nan")
     for value, table, old in lookups:
@@ -1224,13 +1224,7 @@ def _positions_one(
             eq = eq - (had and o == v) + in_fit
             n += in_fit and o != o
         valid = v == v and n > 0
-        out.append(
-            (
-                np.array([lo if valid else nan]),
-                np.array([eq if valid else nan]),
-                np.array([n if valid else nan]),
-            )
-        )
+        out.append((lo, eq, n) if valid else (nan, nan, nan))
     return out
 
 
@@ -1251,6 +1245,8 @@ class FittedModel:
     _layers: tuple[_Recorder, _Recorder, frozenset[str]] | None = field(default=None, repr=False)
     # first key column → baseline row (built on the first what-if; `replace` resets it)
     _baseline_rows: dict[Any, int] | None = field(default=None, init=False, repr=False)
+    # the later stages for one row in Python floats (False: the model needs the layers)
+    _row_scorer: Any = field(default=None, init=False, repr=False)
 
     def _own_baseline(self, firms: pl.Series) -> pl.DataFrame:
         """The baseline rows of these firms (first key column), in baseline order."""
@@ -1315,10 +1311,17 @@ class FittedModel:
             # what the steps after the `after` layers read (scores frame, total ranks)
             later = {*self.key, "name", "zone", "industry_section", model.doc.stage_field}
             later |= {ALL, STAGE_INDEX, IN_FIT, col("old", "__total"), *groups}
+            ordinal = [p for p in _plans(model) if p.ind.method.kind == "ordinal"]
+            if ordinal:  # the one-row scorer reads ordinal scores from the input layers
+                before.with_columns(
+                    _method_score(p, model, stats).alias(col("ord", p.ind.id)) for p in ordinal
+                )
             self._layers = (before, after, after.inputs() | later)
         before, after, after_inputs = self._layers
         lf = before.replay(df.lazy())
         work = lf.collect(optimizations=_SMALL if df.height < 1000 else pl.QueryOptFlags())
+        if work.height == 1 and not explain and self._scorer() is not None:
+            return self._apply_one(work, key, correct_self)
         lookups = [
             (col("dir", ident), table, col("old", ident) if correct_self else None)
             for ident, table in self.sorted_values.items()
@@ -1381,6 +1384,97 @@ class FittedModel:
             explanation,
             self.treatments,
         )
+
+    def _scorer(self) -> Any:
+        """The model's one-row scorer, or None when the model needs the Polars layers."""
+        if self._row_scorer is None:
+            from innopoints.engine.scoring.rowwise import RowScorer
+
+            supported = RowScorer.supports(self.model)
+            self._row_scorer = RowScorer(self.model, _plans(self.model)) if supported else False
+        return self._row_scorer or None
+
+    def _apply_one(self, work: pl.DataFrame, key: list[str], correct_self: bool) -> ScoreResult:
+        """`_apply` for one row after the input layers: the later stages in Python floats
+        (`RowScorer`), then ranks, percentiles and band; the same bits as the layers."""
+        model = self.model
+        row = work.row(0, named=True)
+        in_fit = bool(row.get(IN_FIT) or False)
+        lookups = [
+            (col("dir", ident), table, col("old", ident) if correct_self else None)
+            for ident, table in self.sorted_values.items()
+        ]
+        for ident, (below, equal, count) in zip(
+            self.sorted_values, _position_values(row, lookups, in_fit), strict=True
+        ):
+            valid = count == count
+            row[col("st_below_half", ident)] = below + 0.5 * equal if valid else None
+            row[col("st_below", ident)] = below if valid else None
+            row[col("st_n", ident)] = count if valid else None
+        values = self._scorer().run(row)
+        total = values["total"]
+        old_total = row.get(col("old", "__total")) if correct_self else None
+        ranking_row = {
+            **row,
+            "__neg_total": None if total is None else -total,
+            "__old_neg_total": None if old_total is None else -old_total,
+        }
+        lookups = [
+            ("__neg_total", negated, "__old_neg_total" if correct_self else None)
+            for negated in self.sorted_negated_totals.values()
+        ]
+        ranks: dict[str, int | None] = {}
+        for name, (above, _equal, count) in zip(
+            self.sorted_totals, _position_values(ranking_row, lookups, in_fit), strict=True
+        ):
+            valid = count == count
+            ranks[name] = (int(above) + 1, int(count)) if valid else None  # type: ignore[assignment]
+        for name in model.doc.ranking:
+            rank_n = ranks[name]
+            values[f"rank_{name}"], values[f"n_{name}"] = rank_n if rank_n else (None, None)
+            values[f"pct_{name}"] = (
+                (200 * (rank_n[1] - rank_n[0]) + 100) / (2 * rank_n[1]) if rank_n else None  # type: ignore[index]
+            )
+        values["band"] = _band_value(model, values)
+        input_types = work.schema
+        columns = output_columns(model, key, list(input_types))
+        schema = {
+            _output_name(name): input_types[name]
+            if name not in values
+            else _ONE_ROW_TYPES.get(name.split("_", 1)[0], pl.Float64)
+            for name in columns
+        }
+        data = [tuple(values[name] if name in values else row[name] for name in columns)]
+        scores = pl.DataFrame(data, schema=schema, orient="row")
+        return ScoreResult(
+            scores,
+            model.hash,
+            self.data_hash,
+            run_hash(model.hash, self.data_hash),
+            None,
+            self.treatments,
+        )
+
+
+_ONE_ROW_TYPES = {"rank": pl.Int64, "n": pl.Int64, "band": pl.String}
+
+
+def _output_name(column: str) -> str:
+    """The scores frame's name of a work column (`pts:x` → `pts_x`)."""
+    return "pts_" + column.split(":", 1)[1] if column.startswith("pts:") else column
+
+
+def _band_value(model: IndicatorModel, values: dict[str, Any]) -> str | None:
+    """`_band_expr` for one row."""
+    group = model.doc.bands.group
+    rank, count = values.get(f"rank_{group}"), values.get(f"n_{group}")
+    if rank is None or count is None:
+        return None
+    top = rank / count
+    for level in model.doc.bands.levels:
+        if top <= level.top:
+            return level.code
+    return None
 
 
 def fit(
