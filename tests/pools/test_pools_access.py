@@ -174,3 +174,22 @@ def test_firm_rows_index_gives_the_same_rows_as_filtering(computed, zone):
         expected = derived.filter(pl.col("uscc") == code).sort("year")
         assert firm_rows(zone, code).sort("year").equals(expected)
     assert firm_rows(zone, "91000000000000000X").is_empty()
+
+
+def test_pool_results_are_utf8_json_and_live_results_follow_a_pool_edit(client_for, computed):
+    from innopoints.pools.actions import do_update_pool
+    from innopoints.pools.models import Pool
+
+    admin = client_for("admin")
+    response = admin.get(f"/api/pools/firms/{PEER}/live?year=2024")
+    assert "研发".encode() in response.content and b"\\u" not in response.content
+    assert response["Content-Type"].startswith("application/json")
+    stored = admin.get(f"/api/pools/firms/{PEER}?year=2024")
+    assert "测试rd".encode() in stored.content and b"\\u" not in stored.content
+    assert response.json()[0]["status"] == "eligible"
+    again = admin.get(f"/api/pools/firms/{PEER}/live?year=2024").json()
+    assert again == response.json()  # the cached compilation gives the same results
+    pool = Pool.objects.get(pk=computed["pool"])
+    assert do_update_pool(None, pool, rule={">=": [{"field": "rd_intensity"}, 0.9]})
+    edited = admin.get(f"/api/pools/firms/{PEER}/live?year=2024").json()
+    assert edited[0]["status"] == "ineligible" and "90" in edited[0]["reasons"]

@@ -26,11 +26,12 @@ from innopoints.pools.actions import criterion_of, latest_run, points_criterion_
 from innopoints.pools.models import Pool
 
 _COMPILED: OrderedDict[tuple, CompiledPools] = OrderedDict()
-_ACTIVE: OrderedDict[tuple, list[Pool]] = OrderedDict()
+_ACTIVE: OrderedDict[tuple, tuple[Pool, ...]] = OrderedDict()
+_BY_POOLS: dict[int, tuple[tuple[Pool, ...], CompiledPools]] = {}  # the last tuples asked
 _LOCK = Lock()
 
 
-def active_pools(zone) -> list[Pool]:
+def active_pools(zone) -> tuple[Pool, ...]:
     """The zone's active pools in order, cached per configuration: one aggregate query
     (count, newest edit, highest id) tells whether any pool was added, edited, switched
     off or deleted since the list was read."""
@@ -49,7 +50,7 @@ def active_pools(zone) -> list[Pool]:
         if key in _ACTIVE:
             _ACTIVE.move_to_end(key)
             return _ACTIVE[key]
-    pools = list(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
+    pools = tuple(Pool.objects.filter(zone=zone, active=True).select_related("zone"))
     with _LOCK:
         _ACTIVE[key] = pools
         while len(_ACTIVE) > 16:
@@ -74,18 +75,37 @@ class CompiledPools:
     and whether any of them reads a scoring run."""
 
     items: list[tuple[Pool, Compiler, Compiler | None]]
-    compilers: list[Compiler]
+    compilers: tuple[Compiler, ...]
     reads_scores: bool
 
 
 def compiled_pools(pools: Sequence[Pool]) -> CompiledPools:
     """The pools compiled; cached by the pools' configuration, so a settings change
-    compiles afresh."""
-    key = tuple((p.pk, p.updated_at) for p in pools)
+    compiles afresh (the same tuple from `active_pools` is looked up as itself)."""
+    if pools.__class__ is tuple:
+        hit = _BY_POOLS.get(id(pools))
+        if hit is not None and hit[0] is pools:
+            return hit[1]
+    key = tuple((p.id, p.updated_at) for p in pools)
     with _LOCK:
-        if key in _COMPILED:
+        out = _COMPILED.get(key)
+        if out is not None:
             _COMPILED.move_to_end(key)
-            return _COMPILED[key]
+    if out is None:
+        out = _compile(pools)
+        with _LOCK:
+            _COMPILED[key] = out
+            while len(_COMPILED) > 16:
+                _COMPILED.popitem(last=False)
+    if pools.__class__ is tuple:
+        with _LOCK:
+            if len(_BY_POOLS) > 16:
+                _BY_POOLS.clear()
+            _BY_POOLS[id(pools)] = (pools, out)  # type: ignore[assignment]
+    return out
+
+
+def _compile(pools: Sequence[Pool]) -> CompiledPools:
     items = []
     index = 0
     for pool in pools:
@@ -97,13 +117,8 @@ def compiled_pools(pools: Sequence[Pool]) -> CompiledPools:
             compiled_points = compile_criterion(points, index)
             index += 1
         items.append((pool, main, compiled_points))
-    compilers = [c for _p, main, points in items for c in (main, points) if c is not None]
-    out = CompiledPools(items, compilers, any(c.needs.scores for c in compilers))
-    with _LOCK:
-        _COMPILED[key] = out
-        while len(_COMPILED) > 16:
-            _COMPILED.popitem(last=False)
-    return out
+    compilers = tuple(c for _p, main, points in items for c in (main, points) if c is not None)
+    return CompiledPools(items, compilers, any(c.needs.scores for c in compilers))
 
 
 def _combine(a: str | None, b: str | None) -> str:

@@ -280,7 +280,12 @@ def intern_key(key: tuple) -> int:
 def by_identity(store: dict, objects: Sequence[Any], build: Callable[[], Any], *extra: Any) -> Any:
     """`build()`, remembered in `store` for the same objects (by identity, in order) and
     `extra` key parts; the store keeps the last few (the live path asks again and again
-    for the same compiled criteria)."""
+    for the same compiled criteria). A tuple is also remembered as itself: asked again
+    for the same tuple, no per-object key is built."""
+    if objects.__class__ is tuple:
+        hit = store.get((*extra, "tuple", id(objects)))
+        if hit is not None and hit[0] is objects:
+            return hit[1]
     key = (*extra, *[id(o) for o in objects])
     hit = store.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
@@ -289,6 +294,8 @@ def by_identity(store: dict, objects: Sequence[Any], build: Callable[[], Any], *
         store.clear()
     value = build()
     store[key] = (list(objects), value)
+    if objects.__class__ is tuple:
+        store[(*extra, "tuple", id(objects))] = (objects, value)
     return value
 
 

@@ -363,12 +363,12 @@ class RowPlan:
                 head, tail, rfmt, rexact = rhs
                 rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
                 text += head + ("?" if rv is None else rv) + tail
-            return text + self._missing_text(lp, row)
+            return text + self._missing_text(lp, row) if lp.missing else text
         mark = lp.marks[st]  # type: ignore[index]
         if lp.kind == "flag":
             yes, no, unknown = lp.text
             if st is None:
-                return mark + unknown + self._missing_text(lp, row)
+                return mark + unknown + (self._missing_text(lp, row) if lp.missing else "")
             return mark + (yes if st else no)
         if lp.kind == "boollit":
             return mark + lp.text[0]
