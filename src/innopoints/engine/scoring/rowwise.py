@@ -115,11 +115,10 @@ def _float(value: Any) -> Value:
 class RowScorer:
     """Normalised scores, aggregation, top-down points, bonus, negative items and total
     of one row, given the row after the input stages and peer lookups (a dict of its
-    columns). `columns` lists what it returns; `supports` says whether a model can use it."""
+    columns); `supports` says whether a model can use it."""
 
     def __init__(self, model: IndicatorModel, plans: list[Any]) -> None:
         self.model = model
-        self.stages = len(model.stage_codes)
         self._methods = [self._method(plan) for plan in plans]
         self._levels = _levels(model)
         # top-down points: each node with all its children and their weight functions
