@@ -20,6 +20,7 @@ from django.db.models import Count, Max
 
 from innopoints.engine.rules import evaluate_one_firm
 from innopoints.engine.rules.compiler import Compiler, compile_criterion
+from innopoints.engine.rules.reference import by_identity
 from innopoints.enterprises.models import Enterprise
 from innopoints.enterprises.panel import firm_rows
 from innopoints.pools.actions import criterion_of, latest_run, points_criterion_of, scores_frame
@@ -27,7 +28,7 @@ from innopoints.pools.models import Pool
 
 _COMPILED: OrderedDict[tuple, CompiledPools] = OrderedDict()
 _ACTIVE: OrderedDict[tuple, tuple[Pool, ...]] = OrderedDict()
-_BY_POOLS: dict[int, tuple[tuple[Pool, ...], CompiledPools]] = {}  # the last tuples asked
+_BY_POOLS: dict[tuple, tuple[Sequence[Pool], CompiledPools]] = {}  # `by_identity`
 _LOCK = Lock()
 
 
@@ -81,27 +82,25 @@ class CompiledPools:
 
 def compiled_pools(pools: Sequence[Pool]) -> CompiledPools:
     """The pools compiled; cached by the pools' configuration, so a settings change
-    compiles afresh (the same tuple from `active_pools` is looked up as itself)."""
+    compiles afresh. The tuple `active_pools` returns is known by its identity (it is a
+    new tuple whenever a pool changes), so a request builds no per-pool key."""
     if pools.__class__ is tuple:
-        hit = _BY_POOLS.get(id(pools))
-        if hit is not None and hit[0] is pools:
-            return hit[1]
+        return by_identity(_BY_POOLS, pools, lambda: _compiled_by_configuration(pools))
+    return _compiled_by_configuration(pools)
+
+
+def _compiled_by_configuration(pools: Sequence[Pool]) -> CompiledPools:
     key = tuple((p.id, p.updated_at) for p in pools)
     with _LOCK:
         out = _COMPILED.get(key)
         if out is not None:
             _COMPILED.move_to_end(key)
-    if out is None:
-        out = _compile(pools)
-        with _LOCK:
-            _COMPILED[key] = out
-            while len(_COMPILED) > 16:
-                _COMPILED.popitem(last=False)
-    if pools.__class__ is tuple:
-        with _LOCK:
-            if len(_BY_POOLS) > 16:
-                _BY_POOLS.clear()
-            _BY_POOLS[id(pools)] = (pools, out)  # type: ignore[assignment]
+            return out
+    out = _compile(pools)
+    with _LOCK:
+        _COMPILED[key] = out
+        while len(_COMPILED) > 16:
+            _COMPILED.popitem(last=False)
     return out
 
 

@@ -280,22 +280,22 @@ def intern_key(key: tuple) -> int:
 def by_identity(store: dict, objects: Sequence[Any], build: Callable[[], Any], *extra: Any) -> Any:
     """`build()`, remembered in `store` for the same objects (by identity, in order) and
     `extra` key parts; the store keeps the last few (the live path asks again and again
-    for the same compiled criteria). A tuple is also remembered as itself: asked again
-    for the same tuple, no per-object key is built."""
+    for the same compiled criteria). A tuple, which cannot change, is known by its own
+    identity; other sequences by their objects'."""
     if objects.__class__ is tuple:
-        hit = store.get((*extra, "tuple", id(objects)))
+        key = (*extra, id(objects))
+        hit = store.get(key)
         if hit is not None and hit[0] is objects:
             return hit[1]
-    key = (*extra, *[id(o) for o in objects])
-    hit = store.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
-        return hit[1]
+    else:
+        key = (*extra, *[id(o) for o in objects])
+        hit = store.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+            return hit[1]
     if len(store) > 16:
         store.clear()
     value = build()
-    store[key] = (list(objects), value)
-    if objects.__class__ is tuple:
-        store[(*extra, "tuple", id(objects))] = (objects, value)
+    store[key] = (objects if objects.__class__ is tuple else list(objects), value)
     return value
 
 

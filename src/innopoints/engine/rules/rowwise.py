@@ -330,8 +330,7 @@ class RowPlan:
 
     # ------------------------------------------------------------------ evaluation
     def _missing_text(self, lp: _LeafPlan, row: dict[str, Any]) -> str:
-        if not lp.missing:
-            return ""
+        """ " (missing: …)" for a leaf that reads nullable fields (`lp.missing`)."""
         memo = row[MEMO]
         present = memo.get(_PRESENT)
         if present is None:

@@ -632,6 +632,15 @@ def _aggregate(
     return final
 
 
+def weighted_children(model: IndicatorModel, node: Node) -> list[Node | Indicator]:
+    """The children a node aggregates: those with a positive weight in some stage."""
+    return [
+        c
+        for c in model.children(node.id)
+        if any(model.weight(c, code) > 0 for code in model.stage_codes)
+    ]
+
+
 def _aggregate_steps(
     node: Node,
     model: IndicatorModel,
@@ -645,11 +654,7 @@ def _aggregate_steps(
     much faster than the one large one (which matters for one-firm what-ifs)."""
     agg = node.aggregation
     weight = weight or (lambda item: _weight_ref(model, item))
-    kids = [
-        c
-        for c in model.children(node.id)
-        if any(model.weight(c, code) > 0 for code in model.stage_codes)
-    ]
+    kids = weighted_children(model, node)
     if not kids:
         return [], pl.lit(None, dtype=pl.Float64)
     parts = [(pl.col(score_col(c.id)), weight(c)) for c in kids]
@@ -762,7 +767,7 @@ def _bonus_negative_columns(model: IndicatorModel) -> list[pl.Expr]:
 
 def _bonus_sum(model: IndicatorModel) -> pl.Expr:
     items = [pl.col(col("bonus", i.id)) for i in model.doc.bonus]
-    return sum_across(items) if items else pl.lit(0.0)
+    return sum_across(items)
 
 
 def _deduct_sum(model: IndicatorModel) -> pl.Expr:
@@ -771,7 +776,7 @@ def _deduct_sum(model: IndicatorModel) -> pl.Expr:
         for i in model.doc.negative
         if i.action == "deduct"
     ]
-    return sum_across(items) if items else pl.lit(0.0)
+    return sum_across(items)
 
 
 def total_expr(model: IndicatorModel, base: pl.Expr) -> pl.Expr:
@@ -1391,7 +1396,7 @@ class FittedModel:
             from innopoints.engine.scoring.rowwise import RowScorer
 
             supported = RowScorer.supports(self.model)
-            self._row_scorer = RowScorer(self.model, _plans(self.model)) if supported else False
+            self._row_scorer = RowScorer(self.model) if supported else False
         return self._row_scorer or None
 
     def _apply_one(self, work: pl.DataFrame, key: list[str], correct_self: bool) -> ScoreResult:
@@ -1414,27 +1419,19 @@ class FittedModel:
         values = self._scorer().run(row)
         total = values["total"]
         old_total = row.get(col("old", "__total")) if correct_self else None
-        ranking_row = {
-            **row,
-            "__neg_total": None if total is None else -total,
-            "__old_neg_total": None if old_total is None else -old_total,
-        }
+        row["__neg_total"] = None if total is None else -total
+        row["__old_neg_total"] = None if old_total is None else -old_total
         lookups = [
             ("__neg_total", negated, "__old_neg_total" if correct_self else None)
             for negated in self.sorted_negated_totals.values()
         ]
-        ranks: dict[str, int | None] = {}
         for name, (above, _equal, count) in zip(
-            self.sorted_totals, _position_values(ranking_row, lookups, in_fit), strict=True
+            self.sorted_totals, _position_values(row, lookups, in_fit), strict=True
         ):
-            valid = count == count
-            ranks[name] = (int(above) + 1, int(count)) if valid else None  # type: ignore[assignment]
-        for name in model.doc.ranking:
-            rank_n = ranks[name]
-            values[f"rank_{name}"], values[f"n_{name}"] = rank_n if rank_n else (None, None)
-            values[f"pct_{name}"] = (
-                (200 * (rank_n[1] - rank_n[0]) + 100) / (2 * rank_n[1]) if rank_n else None  # type: ignore[index]
-            )
+            valid = count == count  # not NaN
+            rank, n = (int(above) + 1, int(count)) if valid else (None, None)
+            values[f"rank_{name}"], values[f"n_{name}"] = rank, n
+            values[f"pct_{name}"] = (200 * (n - rank) + 100) / (2 * n) if valid else None  # type: ignore[operator]
         values["band"] = _band_value(model, values)
         input_types = work.schema
         columns = output_columns(model, key, list(input_types))

@@ -18,7 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from innopoints.engine.scoring.model import IndicatorModel, Node
-from innopoints.engine.scoring.pipeline import STAGE_INDEX, _stage_constant, col
+from innopoints.engine.scoring.pipeline import (
+    STAGE_INDEX,
+    _levels,
+    _plans,
+    _stage_constant,
+    col,
+    weighted_children,
+)
 
 Value = float | None
 _NAN = float("nan")
@@ -117,42 +124,29 @@ class RowScorer:
     of one row, given the row after the input stages and peer lookups (a dict of its
     columns); `supports` says whether a model can use it."""
 
-    def __init__(self, model: IndicatorModel, plans: list[Any]) -> None:
+    def __init__(self, model: IndicatorModel) -> None:
         self.model = model
-        self._methods = [self._method(plan) for plan in plans]
-        self._levels = _levels(model)
-        # top-down points: each node with all its children and their weight functions
-        self._families = [
-            (node.id, [(kid.id, self._weight(kid)) for kid in model.children(node.id)])
-            for level in self._levels
-            for node, _, _ in level
+        self._methods = [self._method(plan) for plan in _plans(model)]
+        levels = _levels(model)  # root first
+        # bottom-up: each node's score from its children's
+        self._aggregates = [
+            (col("nrm", node.id), _aggregator(model, node))
+            for level in reversed(levels)
+            for node in level
         ]
-        self._bonus = [(item, self._weight(item)) for item in model.doc.bonus]
+        # top-down points: each node with all its children and their weights
+        self._families = [
+            (node.id, [(kid.id, _weight(model, kid)) for kid in model.children(node.id)])
+            for level in levels
+            for node in level
+        ]
+        self._bonus = [(item, _weight(model, item)) for item in model.doc.bonus]
         self.scale = 100.0 if model.doc.scale == "open" else float(model.doc.scale)
 
     @staticmethod
     def supports(model: IndicatorModel) -> bool:
         """Whether every node has children (the Polars layers define the rest)."""
         return all(model.children(node.id) for node in model.doc.nodes)
-
-    # ------------------------------------------------------------------ weights
-
-    def _weight(self, item: Any) -> Callable[[int | None], Value]:
-        """The item's weight in the row's stage (null for an unknown stage if it varies)."""
-        values = [self.model.weight(item, code) for code in self.model.stage_codes]
-        if len(set(values)) == 1:
-            constant = values[0]
-            return lambda stage: constant
-        return lambda stage: None if stage is None else values[stage]
-
-    def _stage_number(self, value: float | dict[str, float]) -> Callable[[int | None], Value]:
-        if not isinstance(value, dict):
-            constant = float(value)
-            return lambda stage: constant
-        values = [float(value[code]) for code in self.model.stage_codes]
-        if len(set(values)) == 1:
-            return lambda stage: values[0]
-        return lambda stage: None if stage is None else values[stage]
 
     # ------------------------------------------------------------------ methods
 
@@ -167,7 +161,7 @@ class RowScorer:
 
         fn: Callable[[dict[str, Any], int | None], Value]
         if kind == "reference":
-            reference = self._stage_number(method.reference)  # type: ignore[arg-type]
+            reference = _per_stage(self.model, method.reference)  # type: ignore[arg-type]
             constant = _stage_constant(self.model, method.reference)  # type: ignore[arg-type]
             if ind.direction == 1 and constant is not None:
                 inverse = 1.0 / constant  # a constant divisor: × its reciprocal, as Polars
@@ -279,9 +273,8 @@ class RowScorer:
         values = dict(row)
         for name, fn in self._methods:
             values[name] = out[name] = fn(values, stage)
-        for level in reversed(self._levels):
-            for node, _, aggregate in level:
-                values[col("nrm", node.id)] = out[col("nrm", node.id)] = aggregate(values, stage)
+        for name, aggregate in self._aggregates:
+            values[name] = out[name] = aggregate(values, stage)
         root = model.root
         pts = {root.id: _mul(values[col("nrm", root.id)], self.scale)}
         for node_id, kids in self._families:
@@ -305,13 +298,14 @@ class RowScorer:
         for item in model.doc.negative:
             value = row[item.field]
             active[item.id] = out[col("neg", item.id)] = value is not None and bool(value)
-        bonus = _sum(bonus_terms) if bonus_terms else 0.0
-        deducted_terms = [
-            float(i.points) if active[i.id] else 0.0
-            for i in model.doc.negative
-            if i.action == "deduct"
-        ]
-        deducted = _sum(deducted_terms) if deducted_terms else 0.0
+        bonus = _sum(bonus_terms)
+        deducted = _sum(
+            [
+                float(i.points) if active[i.id] else 0.0  # type: ignore[arg-type]
+                for i in model.doc.negative
+                if i.action == "deduct"
+            ]
+        )
         base = pts[root.id]
         out.update(
             base_points=base,
@@ -342,30 +336,28 @@ def _fill(value: Value) -> float:
     return 0.0 if value is None else value
 
 
-def _levels(model: IndicatorModel) -> list[list[tuple[Node, list[Any], Callable]]]:
-    """Nodes by depth (root first), each with its weighted children and aggregate function."""
-    levels: list[list[tuple[Node, list[Any], Callable]]] = []
-    current = [model.root]
-    while current:
-        levels.append([(node, *_aggregator(model, node)) for node in current])
-        ids = {n.id for n in current}
-        current = [n for n in model.doc.nodes if n.parent in ids]
-    return levels
+def _per_stage(
+    model: IndicatorModel, value: float | dict[str, float]
+) -> Callable[[int | None], Value]:
+    """`stage_value` for one row: the number in the row's stage (a stage index; null for
+    an unknown stage when the number varies)."""
+    constant = _stage_constant(model, value)
+    if constant is not None:
+        return lambda stage: constant
+    values = [float(value[code]) for code in model.stage_codes]  # type: ignore[index]
+    return lambda stage: None if stage is None else values[stage]
 
 
-def _aggregator(model: IndicatorModel, node: Node) -> tuple[list[Any], Callable]:
+def _weight(model: IndicatorModel, item: Any) -> Callable[[int | None], Value]:
+    """`item_weight` for one row: the weight (or bonus points) in the row's stage."""
+    return _per_stage(model, {code: model.weight(item, code) for code in model.stage_codes})
+
+
+def _aggregator(model: IndicatorModel, node: Node) -> Callable[[dict[str, Any], int | None], Value]:
     """`_aggregate_steps` for one row: the node's score from its children's scores."""
     agg = node.aggregation
-    kids = [
-        c
-        for c in model.children(node.id)
-        if any(model.weight(c, code) > 0 for code in model.stage_codes)
-    ]
-    codes = model.stage_codes
-    weights = []
-    for kid in kids:
-        values = [model.weight(kid, code) for code in codes]
-        weights.append(values if len(set(values)) > 1 else values[0])
+    kids = weighted_children(model, node)
+    weights = [_weight(model, kid) for kid in kids]
     names = [col("nrm", k.id) for k in kids]
     shift, min_share, method = float(agg.shift), float(agg.min_share), agg.method
     p = float(agg.p) if agg.p is not None else None
@@ -374,9 +366,7 @@ def _aggregator(model: IndicatorModel, node: Node) -> tuple[list[Any], Callable]
     def aggregate(values: dict[str, Any], stage: int | None) -> Value:
         if not kids:
             return None
-        ws: list[Value] = [
-            w if not isinstance(w, list) else (None if stage is None else w[stage]) for w in weights
-        ]
+        ws = [weight(stage) for weight in weights]
         pairs = list(zip([values[name] for name in names], ws, strict=True))
         avail = _sum([None if w is None else w * (s is not None) for s, w in pairs])
         total_weight = _sum(ws)
@@ -394,4 +384,4 @@ def _aggregator(model: IndicatorModel, node: Node) -> tuple[list[Any], Callable]
         ok = avail > 0 and avail >= min_share * total_weight - 1e-12
         return _clip(value, 0.0, 1.0) if ok else None
 
-    return kids, aggregate
+    return aggregate
