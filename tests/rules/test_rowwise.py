@@ -164,22 +164,60 @@ def test_enumeration_codes_read_as_chinese_labels_in_both_paths() -> None:
 
 @pytest.mark.parametrize("op", [">=", ">", "<=", "<"])
 def test_threshold_group_equals_one_test_per_threshold(op) -> None:
-    """The program's grouped comparison (one value against many thresholds) gives what
-    `reference._threshold_fn` gives per threshold, at the boundaries, for missing and NaN
-    values and for intervals."""
-    from innopoints.engine.rules.reference import _threshold_fn
-    from innopoints.engine.rules.rowwise import _threshold_group
+    """The program's grouped comparison (one value against many thresholds, cut by
+    bisection) gives what the per-row reference gives per threshold, at the boundaries
+    (thresholds equal to each other and to the value), for missing and NaN values and
+    for intervals (a ratio whose denominator is missing), in both output paths."""
+    from innopoints.engine.rules.compiler import compile_criterion
+    from innopoints.engine.rules.reference import evaluate_row
+    from innopoints.engine.rules.rowwise import program_of
 
-    tests = [(0.3, 3e-10), (0.25, 2.5e-10), (0.0, 1e-9), (-2.0, 2e-9), (50.0, 5e-8)]
+    thresholds = [0.3, 0.25, 0.0, -2.0, 50.0, 0.3, 1e-12, 7]
+    criteria = [
+        load_criterion(
+            {
+                "id": f"t{k}",
+                "name": {"zh": f"阈值{k}", "en": f"Threshold {k}"},
+                "rules": {op: [{"field": "rd_expense"}, t]},
+            }
+        )
+        for k, t in enumerate(thresholds)
+    ]
+    compilers = [compile_criterion(c, k) for k, c in enumerate(criteria)]
+    program = program_of(compilers, "zh")
+    assert len(program.groups) == 1 and len(program.groups[0].members) == len(set(thresholds))
     nan = float("nan")
-    values = [
-        (None, None), (nan, nan), (0.3, 0.3), (0.3 - 1e-12, 0.3 - 1e-12), (0.29, 0.29),
-        (0.0, 0.0), (-0.0, -0.0), (-2.0, -2.0), (60.0, 60.0), (0.2, 0.4), (None, 0.4),
-        (0.2, None), (-3.0, 100.0),
-    ]  # fmt: skip
-    for value in values:
-        fa = lambda row, parts, v=value: v  # noqa: E731
-        grouped = _threshold_group(op, fa, tests)({})
-        single = [_threshold_fn(op, fa, t, eps)({}, {}) for t, eps in tests]
-        assert [g[0] for g in grouped] == [s[0] for s in single], (op, value)
-        assert [g[2] for g in grouped] == [s[2] for s in single]
+    values = [None, nan, 0.3, 0.3 - 1e-12, 0.29, 0.0, -0.0, -2.0, 60.0, 7, 1e-12, -1e9, 1e18]
+    values += program.groups[0].cuts  # exactly on a cut (threshold ∓ eps)
+    for x in values:
+        row = {"uscc": "f", "year": 2025, "rd_expense": x}
+        fast = program.run(row, full=False)
+        full = program.run(row, full=True)
+        for c, f, g in zip(criteria, fast, full, strict=True):
+            assert f["status"] == g["status"] == evaluate_row(c, row)[0], (op, x, c.id)
+            assert f["reasons"] == g["reasons"], (op, x)
+
+
+def test_fast_path_equals_full_path_on_generated_firms() -> None:
+    """The one-firm output (`full=False`: statuses and leaf texts by position, outcomes
+    remembered per plan) is the full path's status, score and reasons, in both languages,
+    with and without texts, on the official criteria and their threshold variants."""
+    from bench.bench_rules import variants
+    from innopoints.demo.generator import generate_zone
+
+    panel = generate_zone(enterprises=120, years=3, seed=5).wide_panel()
+    criteria = official_criteria() + variants(60)[len(official_criteria()) :]
+    compilers = _compile_all(criteria)
+    rows = prepare(panel, needs_of(compilers)).collect().to_dicts()
+    checked = 0
+    for lang in ("zh", "en"):
+        full = evaluate_rows(rows, compilers, lang)
+        fast = evaluate_rows(rows, compilers, lang, full=False)
+        bare = evaluate_rows(rows, compilers, lang, full=False, texts=False)
+        for want_row, fast_row, bare_row in zip(full, fast, bare, strict=True):
+            for want, got, no_text in zip(want_row, fast_row, bare_row, strict=True):
+                for f in ("status", "score", "score_min", "score_max"):
+                    assert got[f] == want[f] == no_text[f]
+                assert got["reasons"] == want["reasons"] and no_text["reasons"] == ""
+                checked += 1
+    assert checked > 10_000

@@ -16,6 +16,7 @@ Only for small panels: `evaluate` and `evaluate_wide` switch here below `ROW_LIM
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -143,6 +144,22 @@ def _val_text(lo: Any, hi: Any, exact: bool, fmt: str, lang: str) -> str | None:
     if lo == hi:
         return fmt_value(lo, fmt, lang)
     return _cat(num_text(lo), "–", fmt_value(hi, fmt, lang))
+
+
+def _missing_text(lp: _LeafPlan, row: dict[str, Any], en: bool) -> str:
+    """ " (missing: …)" for a leaf that reads nullable fields (`lp.missing`)."""
+    memo = row[MEMO]
+    present = memo.get(_PRESENT)
+    if present is None:
+        present = memo[_PRESENT] = frozenset(k for k, v in row.items() if v is not None)
+    if lp.missing_names <= present:  # most leaves miss nothing: one set test
+        return ""
+    labels = [label for n, _code, label in lp.missing if row.get(n) is None]
+    if not labels:
+        return ""
+    head = " (missing: " if en else "（缺少："
+    tail = ")" if en else "）"
+    return head + (", " if en else "、").join(labels) + tail
 
 
 # ----------------------------------------------------------------------------- plan
@@ -331,18 +348,7 @@ class RowPlan:
     # ------------------------------------------------------------------ evaluation
     def _missing_text(self, lp: _LeafPlan, row: dict[str, Any]) -> str:
         """ " (missing: …)" for a leaf that reads nullable fields (`lp.missing`)."""
-        memo = row[MEMO]
-        present = memo.get(_PRESENT)
-        if present is None:
-            present = memo[_PRESENT] = frozenset(k for k, v in row.items() if v is not None)
-        if lp.missing_names <= present:  # most leaves miss nothing: one set test
-            return ""
-        labels = [label for n, _code, label in lp.missing if row.get(n) is None]
-        if not labels:
-            return ""
-        head = " (missing: " if self.en else "（缺少："
-        tail = ")" if self.en else "）"
-        return head + (", " if self.en else "、").join(labels) + tail
+        return _missing_text(lp, row, self.en)
 
     def _leaf_text(
         self, lp: _LeafPlan, st: bool | None, a: Any, b: Any, row: dict[str, Any]
@@ -400,6 +406,39 @@ class RowPlan:
         deciding = tuple(i for i, k in enumerate(self.leaf_pos) if dec[k])
         return vals[self.root_pos], deciding
 
+    def _block(self, row: dict[str, Any], memo: dict[Any, Any]) -> Any:
+        """The row's score block: [parts, part minima, maxima, low, high, score text (None
+        until asked)], shared on the row by plans with the same parts (`block_key`)."""
+        block = _NO_SCORE if not self.part_fns else memo.get(self.block_key)
+        if block is None:  # (a key of None is never in the memo)
+            parts: dict[str, Any] = {}
+            for name, fn in self.part_fns:
+                parts[name] = fn(row, parts)
+            los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
+            his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
+            low = sum(x for x in los if x is not None)
+            high = sum(x for x in his if x is not None)
+            block = [parts, los, his, low, high, None]  # + the score text, when asked
+            if self.block_key is not None:
+                memo[self.block_key] = block
+        return block
+
+    def _score_text(self, block: Any) -> str | None:
+        """The score text of a score block (remembered in the block and across rows)."""
+        text = block[5]
+        if text is None:
+            _parts, los, his, score_min, score_max, _text = block
+            pkey = (self.parts_key, los, his)
+            text = _PARTS_TEXTS.get(pkey, _PARTS_TEXTS)
+            if text is _PARTS_TEXTS:
+                if len(_PARTS_TEXTS) > 100_000:
+                    _PARTS_TEXTS.clear()
+                text = _PARTS_TEXTS[pkey] = self._parts_text(
+                    list(los), list(his), score_min, score_max
+                )
+            block[5] = text
+        return text
+
     def run(
         self, row: dict[str, Any], full: bool, texts: bool, shared: list[Any], slots: Any
     ) -> dict[str, Any]:
@@ -413,18 +452,7 @@ class RowPlan:
         placeholder the getter picks for them."""
         comp = self.comp
         memo = row[MEMO]
-        block = _NO_SCORE if not self.part_fns else memo.get(self.block_key)
-        if block is None:  # (a key of None is never in the memo)
-            parts: dict[str, Any] = {}
-            for name, fn in self.part_fns:
-                parts[name] = fn(row, parts)
-            los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
-            his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
-            low = sum(x for x in los if x is not None)
-            high = sum(x for x in his if x is not None)
-            block = [parts, los, his, low, high, None]  # + the score text, when asked
-            if self.block_key is not None:
-                memo[self.block_key] = block
+        block = self._block(row, memo)
         parts = block[0]
         if slots.__class__ is tuple:  # (getter, [(leaf position, fn) of the local leaves])
             gather, local = slots
@@ -445,7 +473,7 @@ class RowPlan:
         parts_out = None
         score = score_min = score_max = None
         if comp.part_names:
-            _parts, los, his, score_min, score_max, text = block
+            _parts, los, his, score_min, score_max, _text = block
             score = score_min if score_min == score_max else None
             if full:
                 parts_out = [
@@ -453,17 +481,7 @@ class RowPlan:
                     for n, a, b in zip(comp.part_names, los, his, strict=True)
                 ]
             if texts:
-                if text is None:
-                    pkey = (self.parts_key, los, his)
-                    text = _PARTS_TEXTS.get(pkey, _PARTS_TEXTS)
-                    if text is _PARTS_TEXTS:
-                        if len(_PARTS_TEXTS) > 100_000:
-                            _PARTS_TEXTS.clear()
-                        text = _PARTS_TEXTS[pkey] = self._parts_text(
-                            list(los), list(his), score_min, score_max
-                        )
-                    block[5] = text
-                items.append(text)
+                items.append(self._score_text(block))
         if not texts and not full:
             return {
                 "status": status,
@@ -503,6 +521,67 @@ class RowPlan:
             "reasons": reasons,
             "missing": ",".join(missing),
             "parts": parts_out,
+        }
+
+    def run_fast(
+        self,
+        row: dict[str, Any],
+        statuses: list[bool | None],
+        texts: list[str | None] | None,
+        fast: _FastPlan,
+    ) -> dict[str, Any]:
+        """`run` for the one-firm output (`full=False`: no missing, no parts) from the
+        program's leaf statuses and texts by position (`RowProgram.run`; `texts` None: no
+        reasons). The tree's outcome for a tuple of leaf statuses is remembered per plan
+        with a getter of its deciding leaves' texts, so a plan costs a few lookups."""
+        memo = row[MEMO]
+        block = self._block(row, memo)
+        sts = fast.pick(statuses)
+        local_out: dict[int, Any] | None = None
+        if fast.local:  # leaves that read score parts: evaluated here
+            parts = block[0]
+            changed = list(sts)
+            local_out = {}
+            for k, f in fast.local:
+                out = local_out[k] = f(row, parts)
+                changed[k] = out[0]
+            sts = tuple(changed)
+        entry = fast.outcomes.get(sts)
+        if entry is None:
+            entry = fast.outcome(self, sts)
+        status, root, deciding, gather = entry
+        score = score_min = score_max = None
+        items: list[str | None] = []
+        if self.part_fns:
+            score_min, score_max = block[3], block[4]
+            score = score_min if score_min == score_max else None
+            if texts is not None:
+                items.append(self._score_text(block))
+        if texts is None:
+            reasons = ""
+        else:
+            if gather is not None:
+                items += gather(texts)
+            else:  # a deciding leaf reads score parts
+                for i in deciding:
+                    if local_out is not None and i in local_out:
+                        st, a, b = local_out[i]
+                        items.append(self._leaf_text(self.leaves[i], st, a, b, row))
+                    else:
+                        items.append(texts[fast.text_pos[i]])
+            if self.note is not None and not self.part_fns and root is True:
+                items.append(self.note)
+            if None in items:
+                items = [t for t in items if t is not None]
+            reasons = self.sep.join(items)  # type: ignore[arg-type]
+        return {
+            "status": status,
+            "score": score,
+            "score_min": score_min,
+            "score_max": score_max,
+            "reasons": reasons,
+            "missing": "",
+            "parts": None,
         }
 
     def _parts_text(
@@ -554,112 +633,216 @@ def evaluate_rows(
     return [program.run(row, full, texts) for row in rows]
 
 
+class _FastPlan:
+    """A plan's place in a `RowProgram`: the getter of its leaves' statuses (and texts),
+    its local leaves (they read score parts) and its remembered outcomes."""
+
+    def __init__(self, picks: list[int], local: list[tuple[int, Any]], text_pos: list[Any]):
+        self.pick = _getter(picks)
+        self.local = local
+        self.text_pos = text_pos  # position in the program's texts per leaf, None if local
+        # leaf statuses -> (status word, root value, deciding leaves, getter of their texts)
+        self.outcomes: dict[tuple, tuple[str, bool | None, tuple[int, ...], Any]] = {}
+        self.gathers: dict[tuple[int, ...], Any] = {}  # deciding leaves -> their texts' getter
+
+    def outcome(self, plan: RowPlan, sts: tuple) -> tuple[str, bool | None, tuple[int, ...], Any]:
+        """The plan's outcome for a tuple of leaf statuses, remembered."""
+        key = (plan.shape, *sts)
+        shared = _OUTCOMES.get(key)
+        if shared is None:
+            if len(_OUTCOMES) > 200_000:
+                _OUTCOMES.clear()
+            shared = _OUTCOMES[key] = plan._outcome(sts)
+        root, deciding = shared
+        gather = self.gathers.get(deciding, self.gathers)  # few per plan: kept apart
+        if gather is self.gathers:
+            positions = [self.text_pos[i] for i in deciding]
+            gather = self.gathers[deciding] = None if None in positions else _getter(positions)
+        if len(self.outcomes) > 4096:
+            self.outcomes.clear()
+        entry = self.outcomes[sts] = (_STATUS[root], root, deciding, gather)
+        return entry
+
+
 class RowProgram:
     """Several criteria's plans evaluated together on a row: each distinct row-only leaf
-    condition (the same field against the same threshold, say) is evaluated once into a
-    shared slot, and every plan reads its leaves' outcomes from the slots. Conditions
-    `value op literal` of the same value and op (the threshold variants of a criterion)
-    are tested together: the value is read once and compared with every threshold."""
+    (the same condition with the same text) is evaluated once into a shared slot, and
+    every plan reads its leaves' outcomes from the slots. Conditions `value op literal`
+    of the same value and op (the threshold variants of a criterion) are tested together
+    (`_ThresholdGroup`): the value is read and shown once, the thresholds are cut by
+    bisection, and their texts are joined in one pass."""
 
     def __init__(self, plans: Sequence[RowPlan]) -> None:
         self.plans = list(plans)
+        self.lang = self.plans[0].lang if self.plans else "zh"
         distinct: dict[int, _LeafPlan] = {}
         for plan in self.plans:
             for lp in plan.leaves:
-                if lp.slot_key is not None:
-                    distinct.setdefault(lp.slot_key, lp)
-        groups: dict[tuple[str, int], list[_LeafPlan]] = {}
+                if lp.text_key is not None:
+                    distinct.setdefault(lp.text_key, lp)
+        grouped: dict[tuple, list[_LeafPlan]] = {}
         single: list[_LeafPlan] = []
         for lp in distinct.values():
-            if lp.threshold is None:
-                single.append(lp)
+            if _ThresholdGroup.takes(lp):
+                op, left = lp.threshold[:2]
+                _name, fmt, exact0, _req, _rhs = lp.text
+                grouped.setdefault((op, left, fmt, exact0, *lp.missing), []).append(lp)
             else:
-                groups.setdefault(lp.threshold[:2], []).append(lp)
+                single.append(lp)
         position: dict[int, int] = {}
-        self.group_fns: list[Any] = []
-        for (op, _left), members in groups.items():
-            for lp in members:
-                position[lp.slot_key] = len(position)  # type: ignore[index]
-            fa = members[0].threshold[2]
-            tests = [(lp.threshold[3], lp.threshold[4]) for lp in members]
-            self.group_fns.append(_threshold_group(op, fa, tests))
+        self.groups = [_ThresholdGroup(members, self.lang) for members in grouped.values()]
+        for group in self.groups:
+            for lp in group.members:
+                position[lp.text_key] = len(position)  # type: ignore[index]
         for lp in single:
-            position[lp.slot_key] = len(position)  # type: ignore[index]
-        self.single_fns = [lp.fn for lp in single]
+            position[lp.text_key] = len(position)  # type: ignore[index]
+        self.singles = single
         self.placeholder = len(position)  # the slot after the last: a local leaf's place
         self.slots: list[Any] = []
+        self.fast: list[_FastPlan] = []
         for plan in self.plans:
             picks = [
-                self.placeholder if lp.slot_key is None else position[lp.slot_key]
+                self.placeholder if lp.text_key is None else position[lp.text_key]
                 for lp in plan.leaves
             ]
-            local = [(k, lp.fn) for k, lp in enumerate(plan.leaves) if lp.slot_key is None]
+            local = [(k, lp.fn) for k, lp in enumerate(plan.leaves) if lp.text_key is None]
             self.slots.append((_getter(picks), local) if local else _getter(picks))
+            text_pos = [
+                None if lp.text_key is None else position[lp.text_key] for lp in plan.leaves
+            ]
+            self.fast.append(_FastPlan(picks, local, text_pos))
 
     def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> list[Any]:
-        """Every plan's result (`RowPlan.run`) on one prepared row."""
+        """Every plan's result (`RowPlan.run`) on one prepared row; `full=False` takes
+        the fast path (`RowPlan.run_fast`)."""
         r = {**row, MEMO: {}}
+        if not full:
+            return self._run_fast(r, texts)
         shared: list[Any] = []
-        for group in self.group_fns:
-            shared += group(r)
-        shared += [f(r, _NO_PARTS) for f in self.single_fns]
+        for group in self.groups:
+            shared += group.outcomes(r)
+        shared += [lp.fn(r, _NO_PARTS) for lp in self.singles]
         shared.append(None)  # the placeholder of local leaves
         return [
             p.run(r, full, texts, shared, s) for p, s in zip(self.plans, self.slots, strict=True)
         ]
 
-
-def _threshold_group(op: str, fa: Any, tests: list[tuple[float, float]]) -> Any:
-    """row -> the outcomes of `value op t` for each (t, eps) of `tests`, the value read
-    once: `reference._threshold_fn` for many thresholds (same cuts, same None/NaN
-    behaviour: a comparison with NaN is false, so neither true nor false: unknown)."""
-    low = op in (">=", "<")  # the cut is t - eps, else t + eps
-    cuts = [((t - eps) if low else (t + eps), (t, t)) for t, eps in tests]
-
-    def run(row: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
-        a = fa(row, _NO_PARTS)
-        a0, a1 = a
-        if a0 is None and a1 is None:
-            return [(None, a, b) for _c, b in cuts]
-        n0, n1 = a0 is not None, a1 is not None
-        if op == ">=":
-            return [
-                (True, a, b)
-                if n0 and a0 >= c
-                else ((False, a, b) if n1 and a1 < c else (None, a, b))
-                for c, b in cuts
-            ]
-        if op == ">":
-            return [
-                (True, a, b)
-                if n0 and a0 > c
-                else ((False, a, b) if n1 and a1 <= c else (None, a, b))
-                for c, b in cuts
-            ]
-        if op == "<=":
-            return [
-                (True, a, b)
-                if n1 and a1 <= c
-                else ((False, a, b) if n0 and a0 > c else (None, a, b))
-                for c, b in cuts
-            ]
+    def _run_fast(self, r: dict[str, Any], texts: bool) -> list[dict[str, Any]]:
+        statuses: list[bool | None] = []
+        leaf_texts: list[str | None] | None = [] if texts else None
+        for group in self.groups:
+            group.fill(r, statuses, leaf_texts)
+        if self.singles:
+            leaf_text = self.plans[0]._leaf_text  # texts depend only on the language
+            for lp in self.singles:
+                st, a, b = lp.fn(r, _NO_PARTS)
+                statuses.append(st)
+                if leaf_texts is not None:
+                    leaf_texts.append(leaf_text(lp, st, a, b, r))
+        statuses.append(None)  # the placeholder of local leaves
         return [
-            (True, a, b) if n1 and a1 < c else ((False, a, b) if n0 and a0 >= c else (None, a, b))
-            for c, b in cuts
+            p.run_fast(r, statuses, leaf_texts, f)
+            for p, f in zip(self.plans, self.fast, strict=True)
         ]
 
-    return run
 
+class _ThresholdGroup:
+    """Leaves `value op t` of one value, op, format and missing fields (the threshold
+    variants of a criterion), tested together: `reference._threshold_fn` for each
+    (same cuts t ∓ eps, same None/NaN behaviour: a comparison with NaN is false, so
+    neither true nor false: unknown). The members are ordered by cut, so the outcomes
+    are three runs found by bisection (true, unknown, false; false first for <= and <)."""
 
-_NO_PARTS: dict[str, Any] = {}
+    @staticmethod
+    def takes(lp: _LeafPlan) -> bool:
+        """Whether a leaf can join a group: `value op literal`, shown as a comparison."""
+        return lp.threshold is not None and lp.kind == "compare" and lp.text[4] is None
+
+    def __init__(self, members: list[_LeafPlan], lang: str) -> None:
+        op = members[0].threshold[0]
+        low = op in (">=", "<")  # the cut is t - eps, else t + eps
+        cut = {
+            id(lp): (lp.threshold[3] - lp.threshold[4])
+            if low
+            else (lp.threshold[3] + lp.threshold[4])
+            for lp in members
+        }
+        self.members = sorted(members, key=lambda lp: cut[id(lp)])
+        self.cuts = [cut[id(lp)] for lp in self.members]
+        self.bs = [(lp.threshold[3], lp.threshold[3]) for lp in self.members]
+        self.fa = members[0].threshold[2]
+        self.n = len(self.members)
+        # >= and <: a value equal to a cut is on the cut's upper side (bisect right)
+        self.bisect = bisect_right if low else bisect_left
+        self.true_first = op in (">=", ">")
+        first = self.members[0]
+        _name, self.fmt, self.exact0, _req, _rhs = first.text
+        self.heads = {st: [lp.marks[st] for lp in self.members] for st in (True, False, None)}  # type: ignore[index]
+        self.reqs = [lp.text[3] for lp in self.members]
+        self.missing_of = first if first.missing else None
+        self.lang = lang
+        self.en = is_en(lang)
+
+    def runs(self, a: Any) -> tuple[tuple[bool | None, int], ...]:
+        """(status, end) of the three runs of outcomes for the value interval `a`."""
+        a0, a1 = a
+        n = self.n
+        i0 = self.bisect(self.cuts, a0) if a0 is not None and a0 == a0 else 0
+        i1 = self.bisect(self.cuts, a1) if a1 is not None and a1 == a1 else n
+        if self.true_first:  # true where the cut is below the low end, false above the high
+            return (True, i0), (None, max(i0, i1)), (False, n)
+        return (False, min(i0, i1)), (None, i1), (True, n)
+
+    def outcomes(self, row: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
+        """(status, value, threshold) of each member, in order."""
+        a = self.fa(row, _NO_PARTS)
+        out: list[tuple[Any, Any, Any]] = []
+        start = 0
+        bs = self.bs
+        for st, end in self.runs(a):
+            out += [(st, a, b) for b in bs[start:end]]
+            start = end
+        return out
+
+    def fill(
+        self, row: dict[str, Any], statuses: list[bool | None], texts: list[str | None] | None
+    ) -> None:
+        """Append each member's status (and text, unless `texts` is None), in order."""
+        a = self.fa(row, _NO_PARTS)
+        runs = self.runs(a)
+        start = 0
+        for st, end in runs:
+            statuses += [st] * (end - start)
+            start = end
+        if texts is None:
+            return
+        shown = _val_text(a[0], a[1], self.exact0, self.fmt, self.lang)
+        if shown is None:
+            shown = "?"
+        if self.missing_of is not None:
+            missing = _missing_text(self.missing_of, row, self.en)
+            reqs = [q + missing for q in self.reqs] if missing else self.reqs
+        else:
+            reqs = self.reqs
+        start = 0
+        for st, end in runs:
+            if end > start:
+                heads = self.heads[st]
+                texts += [heads[k] + shown + reqs[k] for k in range(start, end)]
+            start = end
 
 
 def _getter(picks: list[int]) -> Any:
-    """`shared -> [shared[k] for k in picks]` as one C call (a tuple)."""
+    """`shared -> tuple(shared[k] for k in picks)` as one C call."""
+    if not picks:
+        return lambda shared: ()
     if len(picks) == 1:
         k = picks[0]
         return lambda shared: (shared[k],)
     return itemgetter(*picks)
+
+
+_NO_PARTS: dict[str, Any] = {}
 
 
 _PROGRAMS: dict[tuple, tuple[list[Compiler], RowProgram]] = {}
