@@ -122,18 +122,38 @@ def year_end(year: int) -> dt.date:
     return dt.date(year, 12, 31)
 
 
-def uscc_index(frame: pl.DataFrame) -> pl.DataFrame:
-    """The sorted uscc column of `frame` with each row's position (for `rows_of`)."""
-    return (
-        frame.select(pl.col("uscc"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"))
-        .sort("uscc", "row")
-        .with_columns(pl.col("uscc").set_sorted())
+UsccIndex = dict[str, "tuple[int, int] | list[int]"]
+
+
+def uscc_index(frame: pl.DataFrame) -> UsccIndex:
+    """Where each firm's rows lie in `frame` (for `rows_of`): (offset, length) when they
+    are contiguous, as in a panel sorted by uscc, else their positions. A plain dict: one
+    lookup and a zero-copy slice find a firm's rows in microseconds, where a binary search
+    in a Polars column and a gather cost ≈ 0.2 ms each per call."""
+    spans = (
+        frame.select(pl.col("uscc"), pl.int_range(pl.len(), dtype=pl.Int64).alias("row"))
+        .group_by("uscc", maintain_order=True)
+        .agg(first=pl.col("row").first(), n=pl.len(), rows=pl.col("row"))
+        .with_columns(contiguous=pl.col("rows").list.last() - pl.col("first") + 1 == pl.col("n"))
     )
+    together = spans.filter(pl.col("contiguous"))
+    index: UsccIndex = dict(
+        zip(
+            together["uscc"].to_list(),
+            zip(together["first"].to_list(), together["n"].to_list(), strict=True),
+            strict=True,
+        )
+    )
+    scattered = spans.filter(~pl.col("contiguous"))
+    index.update(zip(scattered["uscc"].to_list(), scattered["rows"].to_list(), strict=True))
+    return index
 
 
-def rows_of(frame: pl.DataFrame, index: pl.DataFrame, uscc: str) -> pl.DataFrame:
-    """The rows of `frame` with this uscc, by binary search in its `uscc_index`."""
-    column = index["uscc"]
-    start = int(column.search_sorted(uscc, side="left"))
-    end = int(column.search_sorted(uscc, side="right"))
-    return frame[index["row"].slice(start, end - start)]
+def rows_of(frame: pl.DataFrame, index: UsccIndex, uscc: str) -> pl.DataFrame:
+    """The rows of `frame` with this uscc (in frame order), found in its `uscc_index`."""
+    where = index.get(uscc)
+    if where is None:
+        return frame.clear()
+    if where.__class__ is tuple:
+        return frame.slice(*where)
+    return frame[where]
