@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import F
+
 from innopoints.accounts.models import Profile, Role
 
 
@@ -10,11 +12,14 @@ def profile_of(user) -> Profile | None:
     if not getattr(user, "is_authenticated", False):
         return None
     if not hasattr(user, "_innopoints_profile"):
-        profile = Profile.objects.select_related("enterprise", "bank").filter(user=user).first()
-        user._innopoints_profile = profile
-        user._innopoints_zone_ids = (
-            frozenset(profile.zones.values_list("id", flat=True)) if profile else frozenset()
+        # one query: the profile joined with its zones (a row per zone, one when it has none)
+        rows = list(
+            Profile.objects.select_related("enterprise", "bank")
+            .filter(user=user)
+            .annotate(zone_ref=F("zones__id"))
         )
+        user._innopoints_profile = rows[0] if rows else None
+        user._innopoints_zone_ids = frozenset(r.zone_ref for r in rows if r.zone_ref is not None)
     return user._innopoints_profile
 
 
