@@ -254,3 +254,29 @@ def test_a_scoring_run_recomputes_the_pools_itself(firms, zone, users):
     computation = PoolComputation.objects.get(zone=zone, year=run.year)
     assert computation.run == run and computation.status == "done"
     assert PoolMembership.objects.filter(year=run.year, run=run).count() == 3
+
+
+def test_pool_edits_bump_the_zone_version_the_live_path_reads(zone):
+    """Every pool create and update bumps `Zone.pools_version` (a no-op update does
+    not), so `live.active_pools` on a freshly read zone row (as each request reads it,
+    in any process) sees the new configuration without asking for the pools again."""
+    from innopoints.pools.actions import do_update_pool
+    from innopoints.pools.live import active_pools
+    from innopoints.zones.models import Zone
+
+    def fresh():
+        return Zone.objects.get(pk=zone.pk)
+
+    assert fresh().pools_version == 0 and active_pools(fresh()) == ()
+    first = custom_pool(zone, "rd", RD_RULE)
+    second = custom_pool(zone, "revenue", REVENUE_RULE)
+    assert fresh().pools_version == 2
+    assert [p.code for p in active_pools(fresh())] == ["rd", "revenue"]
+    assert not do_update_pool(None, first, rule=RD_RULE)  # nothing changed
+    assert fresh().pools_version == 2
+    assert do_update_pool(None, second, active=False)
+    assert fresh().pools_version == 3
+    assert [p.code for p in active_pools(fresh())] == ["rd"]
+    assert do_update_pool(None, first, rule=STAFF_RULE)
+    (pool,) = active_pools(fresh())
+    assert pool.rule == STAFF_RULE

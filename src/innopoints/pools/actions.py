@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -244,7 +245,13 @@ def do_create_pool(
             default=default,
         )
         record(actor, "pools.pool.create", pool, zone=zone, detail=_pool_state(pool))
+        _pools_changed(zone)
     return pool
+
+
+def _pools_changed(zone: Zone) -> None:
+    """A zone's pool configuration changed: readers of its active pools read afresh."""
+    Zone.objects.filter(pk=zone.pk).update(pools_version=F("pools_version") + 1)
 
 
 def do_create_default_pools(actor, zone: Zone) -> list[Pool]:
@@ -310,6 +317,7 @@ def do_update_pool(actor, pool: Pool, **changes: Any) -> bool:
             setattr(pool, key, new[key])
         pool.save()
         record(actor, "pools.pool.update", pool, zone=pool.zone, changes=diff)
+        _pools_changed(pool.zone)
     return True
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from threading import Lock
 
 from django.db import connection
-from django.db.models import Count, Max
 
 from innopoints.engine.rules import evaluate_one_firm
 from innopoints.engine.rules.compiler import Compiler, compile_criterion
@@ -33,19 +32,15 @@ _LOCK = Lock()
 
 
 def active_pools(zone) -> tuple[Pool, ...]:
-    """The zone's active pools in order, cached per configuration: one aggregate query
-    (count, newest edit, highest id) tells whether any pool was added, edited, switched
-    off or deleted since the list was read."""
-    signature = Pool.objects.filter(zone=zone, active=True).aggregate(
-        n=Count("id"), edited=Max("updated_at"), top=Max("id")
-    )
+    """The zone's active pools in order, cached per pool configuration: every pool
+    create and update bumps the zone's `pools_version` (`pools.actions`), and the zone
+    row is read with the firm, so a request asks the database nothing more."""
     key = (
         connection.alias,
         connection.settings_dict.get("NAME"),
         zone.pk,
-        signature["n"],
-        signature["edited"],
-        signature["top"],
+        zone.created_at,
+        zone.pools_version,
     )
     with _LOCK:
         if key in _ACTIVE:
@@ -59,7 +54,7 @@ def active_pools(zone) -> tuple[Pool, ...]:
     return pools
 
 
-@dataclass
+@dataclass(slots=True)
 class LiveResult:
     """One pool's live result for one firm."""
 
@@ -158,22 +153,16 @@ def evaluate_firm(
         return []
     in_order = iter(results)  # the results follow `compilers`: main, then points, per pool
     out = []
+    head = "; points condition: " if lang == "en" else "；积分条件："
     for pool, _main, points in compiled.items:
         result = next(in_order)
         text = result["reasons"] or ""
-        points_status = None
-        if points is not None:
+        if points is None:
+            status = result["status"] or "unknown"
+        else:
             points_result = next(in_order)
-            points_status = points_result["status"]
+            status = _combine(result["status"], points_result["status"])
             if reasons:
-                head = "; points condition: " if lang == "en" else "；积分条件："
                 text += head + (points_result["reasons"] or "")
-        out.append(
-            LiveResult(
-                pool=pool,
-                status=_combine(result["status"], points_status),
-                score_min=result["score_min"],
-                reasons=text,
-            )
-        )
+        out.append(LiveResult(pool, status, result["score_min"], text))
     return out

@@ -23,6 +23,8 @@ class Zone(models.Model):
     region_code = models.CharField(max_length=6)
     stage_scheme = models.JSONField(null=True, blank=True)
     data_version = models.PositiveBigIntegerField(default=0)
+    # bumped by every pool create/update (`pools.actions`): the live path's pool cache key
+    pools_version = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
