@@ -412,13 +412,16 @@ class RowPlan:
         block = _NO_SCORE if not self.part_fns else memo.get(self.block_key)
         if block is None:  # (a key of None is never in the memo)
             parts: dict[str, Any] = {}
+            lows: list[float | None] = []
+            highs: list[float | None] = []
             for name, fn in self.part_fns:
-                parts[name] = fn(row, parts)
-            los = tuple(None if p[0] is None else float(p[0]) for p in parts.values())
-            his = tuple(None if p[1] is None else float(p[1]) for p in parts.values())
-            low = sum(x for x in los if x is not None)
-            high = sum(x for x in his if x is not None)
-            block = [parts, los, his, low, high, None]  # + the score text, when asked
+                lo, hi = parts[name] = fn(row, parts)
+                lows.append(None if lo is None else float(lo))
+                highs.append(None if hi is None else float(hi))
+            low = sum([x for x in lows if x is not None])
+            high = sum([x for x in highs if x is not None])
+            # + the score text, when asked
+            block = [parts, tuple(lows), tuple(highs), low, high, None]
             if self.block_key is not None:
                 memo[self.block_key] = block
         return block
@@ -534,8 +537,7 @@ class RowPlan:
         program's leaf statuses and texts by position (`RowProgram.run`; `texts` None: no
         reasons). The tree's outcome for a tuple of leaf statuses is remembered per plan
         with a getter of its deciding leaves' texts, so a plan costs a few lookups."""
-        memo = row[MEMO]
-        block = self._block(row, memo)
+        block = self._block(row, row[MEMO]) if self.part_fns else _NO_SCORE
         sts = fast.pick(statuses)
         local_out: dict[int, Any] | None = None
         if fast.local:  # leaves that read score parts: evaluated here
