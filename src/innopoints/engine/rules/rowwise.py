@@ -162,6 +162,26 @@ def _missing_text(lp: _LeafPlan, row: dict[str, Any], en: bool) -> str:
     return head + (", " if en else "、").join(labels) + tail
 
 
+def _result(
+    status: str,
+    score_min: float | None,
+    score_max: float | None,
+    reasons: str,
+    missing: str = "",
+    parts: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One criterion's result on a row; the score is set when its bounds meet."""
+    return {
+        "status": status,
+        "score": score_min if score_min == score_max else None,
+        "score_min": score_min,
+        "score_max": score_max,
+        "reasons": reasons,
+        "missing": missing,
+        "parts": parts,
+    }
+
+
 # ----------------------------------------------------------------------------- plan
 
 
@@ -175,7 +195,6 @@ class _LeafPlan:
     fn: Any = None  # row, parts -> (status, left interval, right interval)
     col: str = ""
     text_key: int | None = None  # equal keys give equal texts on a row (memoised)
-    slot_key: int | None = None  # equal keys are the same row-only condition (None: reads parts)
     threshold: Any = None  # `reference.threshold_of` of the leaf (None: not `value op literal`)
     missing_names: frozenset[str] = frozenset()  # the columns of `missing`
     marks: dict[bool | None, str] | None = None  # status -> "✓ " / "✗ " / "? " (polarity in)
@@ -191,7 +210,6 @@ class _LeafPlan:
             self.text_key = intern_key(
                 ("text", key, self.kind, self.text, self.leaf.polarity, *self.missing)
             )
-            self.slot_key = intern_key(("leaf", key))
 
 
 class RowPlan:
@@ -346,10 +364,6 @@ class RowPlan:
         return "compare", (f"{name}=", fmt, exact0, req, None)
 
     # ------------------------------------------------------------------ evaluation
-    def _missing_text(self, lp: _LeafPlan, row: dict[str, Any]) -> str:
-        """ " (missing: …)" for a leaf that reads nullable fields (`lp.missing`)."""
-        return _missing_text(lp, row, self.en)
-
     def _leaf_text(
         self, lp: _LeafPlan, st: bool | None, a: Any, b: Any, row: dict[str, Any]
     ) -> str | None:
@@ -368,12 +382,12 @@ class RowPlan:
                 head, tail, rfmt, rexact = rhs
                 rv = _val_text(b[0], b[1], rexact, rfmt, self.lang)
                 text += head + ("?" if rv is None else rv) + tail
-            return text + self._missing_text(lp, row) if lp.missing else text
+            return text + _missing_text(lp, row, self.en) if lp.missing else text
         mark = lp.marks[st]  # type: ignore[index]
         if lp.kind == "flag":
             yes, no, unknown = lp.text
             if st is None:
-                return mark + unknown + (self._missing_text(lp, row) if lp.missing else "")
+                return mark + unknown + (_missing_text(lp, row, self.en) if lp.missing else "")
             return mark + (yes if st else no)
         if lp.kind == "boollit":
             return mark + lp.text[0]
@@ -442,28 +456,22 @@ class RowPlan:
             block[5] = text
         return text
 
-    def run(
-        self, row: dict[str, Any], full: bool, texts: bool, shared: list[Any], slots: Any
-    ) -> dict[str, Any]:
-        """status, score, score_min, score_max, reasons (+ missing, parts when `full`)
-        of one row prepared by `RowProgram.run`; `texts=False` (with `full=False`) leaves
-        reasons empty.
+    def run(self, row: dict[str, Any], shared: list[Any], place: _Place) -> dict[str, Any]:
+        """status, score, score_min, score_max, reasons, missing and parts of one row
+        prepared by `RowProgram.run`.
 
-        `shared` holds the outcomes of the program's row-only leaves and `slots` picks
-        this plan's: a getter when all its leaves are shared, else (getter, local leaves)
-        where the local leaves (they read score parts) are evaluated here in place of the
-        placeholder the getter picks for them."""
+        `shared` holds the (status, value, threshold) of the program's row-only leaves and
+        `place.pick` picks this plan's; its local leaves (they read score parts) are
+        evaluated here in place of the placeholder the getter picks for them."""
         comp = self.comp
         memo = row[MEMO]
         block = self._block(row, memo)
-        parts = block[0]
-        if slots.__class__ is tuple:  # (getter, [(leaf position, fn) of the local leaves])
-            gather, local = slots
-            leaf_out = list(gather(shared))
-            for k, f in local:
+        leaf_out = place.pick(shared)
+        if place.local:
+            parts = block[0]
+            leaf_out = list(leaf_out)
+            for k, f in place.local:
                 leaf_out[k] = f(row, parts)
-        else:
-            leaf_out = slots(shared)
         key = (self.shape, *[out[0] for out in leaf_out])
         outcome = _OUTCOMES.get(key)
         if outcome is None:
@@ -474,27 +482,14 @@ class RowPlan:
         status = _STATUS[root]
         items: list[str | None] = []
         parts_out = None
-        score = score_min = score_max = None
+        score_min = score_max = None
         if comp.part_names:
             _parts, los, his, score_min, score_max, _text = block
-            score = score_min if score_min == score_max else None
-            if full:
-                parts_out = [
-                    {"part": n, "min": a, "max": b}
-                    for n, a, b in zip(comp.part_names, los, his, strict=True)
-                ]
-            if texts:
-                items.append(self._score_text(block))
-        if not texts and not full:
-            return {
-                "status": status,
-                "score": score,
-                "score_min": score_min,
-                "score_max": score_max,
-                "reasons": "",
-                "missing": "",
-                "parts": parts_out,
-            }
+            parts_out = [
+                {"part": n, "min": a, "max": b}
+                for n, a, b in zip(comp.part_names, los, his, strict=True)
+            ]
+            items.append(self._score_text(block))
         missing: list[str] = []
         leaves = self.leaves
         leaf_text = self._leaf_text
@@ -509,29 +504,21 @@ class RowPlan:
                 if text is None:
                     text = memo[tk] = leaf_text(lp, st, a, b, row)
                 items.append(text)
-            if st is None and full:
+            if st is None:
                 for n, code, _label in lp.missing:
                     if row.get(n) is None and code not in missing:
                         missing.append(code)
         if not comp.part_names and self.note is not None and root is True:
             items.append(self.note)
         reasons = self.sep.join([t for t in items if t is not None])
-        return {
-            "status": status,
-            "score": score,
-            "score_min": score_min,
-            "score_max": score_max,
-            "reasons": reasons,
-            "missing": ",".join(missing),
-            "parts": parts_out,
-        }
+        return _result(status, score_min, score_max, reasons, ",".join(missing), parts_out)
 
     def run_fast(
         self,
         row: dict[str, Any],
         statuses: list[bool | None],
         texts: list[str | None] | None,
-        fast: _FastPlan,
+        fast: _Place,
     ) -> dict[str, Any]:
         """`run` for the one-firm output (`full=False`: no missing, no parts) from the
         program's leaf statuses and texts by position (`RowProgram.run`; `texts` None: no
@@ -552,11 +539,10 @@ class RowPlan:
         if entry is None:
             entry = fast.outcome(self, sts)
         status, root, deciding, gather = entry
-        score = score_min = score_max = None
+        score_min = score_max = None
         items: list[str | None] = []
         if self.part_fns:
             score_min, score_max = block[3], block[4]
-            score = score_min if score_min == score_max else None
             if texts is not None:
                 items.append(self._score_text(block))
         if texts is None:
@@ -576,15 +562,7 @@ class RowPlan:
             if None in items:
                 items = [t for t in items if t is not None]
             reasons = self.sep.join(items)  # type: ignore[arg-type]
-        return {
-            "status": status,
-            "score": score,
-            "score_min": score_min,
-            "score_max": score_max,
-            "reasons": reasons,
-            "missing": "",
-            "parts": None,
-        }
+        return _result(status, score_min, score_max, reasons)
 
     def _parts_text(
         self, los: list[float | None], his: list[float | None], lo: float, hi: float
@@ -635,9 +613,10 @@ def evaluate_rows(
     return [program.run(row, full, texts) for row in rows]
 
 
-class _FastPlan:
-    """A plan's place in a `RowProgram`: the getter of its leaves' statuses (and texts),
-    its local leaves (they read score parts) and its remembered outcomes."""
+class _Place:
+    """A plan's place in a `RowProgram`: the getter of its leaves' outcomes (statuses in
+    the fast path), its local leaves (they read score parts), its leaves' text positions
+    and, for the fast path, its remembered outcomes."""
 
     def __init__(self, picks: list[int], local: list[tuple[int, Any]], text_pos: list[Any]):
         self.pick = _getter(picks)
@@ -700,23 +679,21 @@ class RowProgram:
             position[lp.text_key] = len(position)  # type: ignore[index]
         self.singles = single
         self.placeholder = len(position)  # the slot after the last: a local leaf's place
-        self.slots: list[Any] = []
-        self.fast: list[_FastPlan] = []
+        self.places: list[_Place] = []
         for plan in self.plans:
             picks = [
                 self.placeholder if lp.text_key is None else position[lp.text_key]
                 for lp in plan.leaves
             ]
             local = [(k, lp.fn) for k, lp in enumerate(plan.leaves) if lp.text_key is None]
-            self.slots.append((_getter(picks), local) if local else _getter(picks))
             text_pos = [
                 None if lp.text_key is None else position[lp.text_key] for lp in plan.leaves
             ]
-            self.fast.append(_FastPlan(picks, local, text_pos))
+            self.places.append(_Place(picks, local, text_pos))
 
     def run(self, row: dict[str, Any], full: bool = True, texts: bool = True) -> list[Any]:
         """Every plan's result (`RowPlan.run`) on one prepared row; `full=False` takes
-        the fast path (`RowPlan.run_fast`)."""
+        the fast path (`RowPlan.run_fast`, where `texts=False` leaves reasons empty)."""
         r = {**row, MEMO: {}}
         if not full:
             return self._run_fast(r, texts)
@@ -725,9 +702,7 @@ class RowProgram:
             shared += group.outcomes(r)
         shared += [lp.fn(r, _NO_PARTS) for lp in self.singles]
         shared.append(None)  # the placeholder of local leaves
-        return [
-            p.run(r, full, texts, shared, s) for p, s in zip(self.plans, self.slots, strict=True)
-        ]
+        return [p.run(r, shared, place) for p, place in zip(self.plans, self.places, strict=True)]
 
     def _run_fast(self, r: dict[str, Any], texts: bool) -> list[dict[str, Any]]:
         statuses: list[bool | None] = []
@@ -744,7 +719,7 @@ class RowProgram:
         statuses.append(None)  # the placeholder of local leaves
         return [
             p.run_fast(r, statuses, leaf_texts, f)
-            for p, f in zip(self.plans, self.fast, strict=True)
+            for p, f in zip(self.plans, self.places, strict=True)
         ]
 
 
@@ -763,14 +738,13 @@ class _ThresholdGroup:
     def __init__(self, members: list[_LeafPlan], lang: str) -> None:
         op = members[0].threshold[0]
         low = op in (">=", "<")  # the cut is t - eps, else t + eps
-        cut = {
-            id(lp): (lp.threshold[3] - lp.threshold[4])
-            if low
-            else (lp.threshold[3] + lp.threshold[4])
-            for lp in members
-        }
-        self.members = sorted(members, key=lambda lp: cut[id(lp)])
-        self.cuts = [cut[id(lp)] for lp in self.members]
+
+        def cut(lp: _LeafPlan) -> float:
+            t, eps = lp.threshold[3], lp.threshold[4]
+            return t - eps if low else t + eps
+
+        self.members = sorted(members, key=cut)
+        self.cuts = [cut(lp) for lp in self.members]
         self.bs = [(lp.threshold[3], lp.threshold[3]) for lp in self.members]
         self.fa = members[0].threshold[2]
         self.n = len(self.members)
