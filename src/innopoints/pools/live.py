@@ -157,12 +157,12 @@ def evaluate_firm(
     for pool, _main, points in compiled.items:
         result = next(in_order)
         text = result["reasons"] or ""
-        if points is None:
-            status = result["status"] or "unknown"
-        else:
+        points_status = None
+        if points is not None:
             points_result = next(in_order)
-            status = _combine(result["status"], points_result["status"])
+            points_status = points_result["status"]
             if reasons:
                 text += head + (points_result["reasons"] or "")
+        status = _combine(result["status"], points_status)
         out.append(LiveResult(pool, status, result["score_min"], text))
     return out
